@@ -1,0 +1,62 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Each bootstraps what is missing: venv, spaCy pipeline, generated locale
+# domain, a trained model (retrained when data, domain or config change).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+SPACY_DIR := .cache/spacy/en_facet
+MODEL := models/facet-assistant.tar.gz
+MODEL_INPUTS := config.yml $(shell find data domain components -name '*.yml' -o -name '*.py' 2>/dev/null | grep -v __pycache__ | sort)
+
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: run test venv spacy model train validate pytest e2e nlu-report redflag-report bench shell clean-model
+
+run: model
+	@bash scripts/run.sh
+
+test: model
+	@bash scripts/test.sh
+
+venv: $(VENV)/.lock.sha256
+$(VENV)/.lock.sha256: requirements.lock requirements-nodeps.txt scripts/bootstrap.sh
+	@bash scripts/bootstrap.sh
+
+spacy: $(SPACY_DIR)/meta.json
+$(SPACY_DIR)/meta.json: $(VENV)/.lock.sha256 scripts/build_spacy_pipeline.py
+	@$(PY) scripts/build_spacy_pipeline.py --out $(SPACY_DIR)
+
+domain/locale.yml: config/clinic_profile.yml scripts/render_locale_domain.py $(VENV)/.lock.sha256
+	@$(PY) scripts/render_locale_domain.py --out domain/locale.yml
+
+model: $(MODEL)
+train: $(MODEL)
+$(MODEL): $(SPACY_DIR)/meta.json domain/locale.yml $(MODEL_INPUTS)
+	@echo "==> training the model (data, domain or config changed)"
+	@mkdir -p models
+	@$(RASA) train --domain domain --data data --config config.yml --out models --fixed-model-name facet-assistant
+	@touch $(MODEL)
+
+validate: $(SPACY_DIR)/meta.json domain/locale.yml
+	@$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
+
+nlu-report: $(SPACY_DIR)/meta.json domain/locale.yml
+	@$(PY) scripts/nlu_report.py
+
+redflag-report: $(MODEL)
+	@$(PY) scripts/eval_red_flags.py --detector
+	@$(PY) scripts/eval_red_flags.py --model $(MODEL)
+
+bench: model
+	@$(PY) bench/run_bench.py
+
+shell: model
+	@bash scripts/run.sh --shell
+
+clean-model:
+	rm -rf models/*.tar.gz

@@ -1,0 +1,103 @@
+"""Escalation to a human: red flags (with urgency) and plain requests for a person.
+
+Order matters for safety. The rule for `report_red_flag` sends the safety
+message (a domain response, so it still goes out if this server is down) before
+this action runs. The action then records the ticket, starts the staff
+notification in the background (it never delays the reply) and puts the
+conversation into handoff, which pauses FAQ answers until staff resume it.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, List, Optional, Set, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from clinic_bot.db import get_engine
+from clinic_bot.notify import post_with_retries
+from clinic_bot.red_flags import UNSPECIFIED, category_urgency, most_urgent
+from clinic_bot.settings import load_settings
+from clinic_bot.tickets import Ticket, TicketStore
+
+logger = logging.getLogger(__name__)
+_background: Set[asyncio.Task] = set()
+
+
+def _dedupe_key(tracker: Tracker, kind: str) -> str:
+    msg = tracker.latest_message or {}
+    marker = msg.get("message_id")
+    if not marker:
+        users = [e for e in tracker.events if e.get("event") == "user"]
+        marker = str(users[-1].get("timestamp")) if users else "none"
+    return f"{tracker.sender_id}:{kind}:{marker}"
+
+
+def _red_flag_categories(tracker: Tracker) -> List[str]:
+    return [e.get("value") for e in (tracker.latest_message.get("entities") or []) if e.get("entity") == "red_flag" and e.get("value")]
+
+
+async def _notify(store: TicketStore, ticket: Ticket) -> None:
+    settings = load_settings()
+    payload = {"type": "handoff_ticket", "ticket": ticket.as_dict()}
+    result = await post_with_retries(
+        settings.staff_webhook_url,
+        payload,
+        secret=settings.staff_webhook_secret,
+        timeout_s=settings.webhook_timeout_s,
+        retries=settings.webhook_retries,
+    )
+    try:
+        store.record_notification(ticket.id, ok=result.ok, attempts=result.attempts, error=result.error)
+    except Exception:  # the ticket itself is safe; only the marker is lost
+        logger.exception("could not record notification outcome for ticket %s", ticket.id)
+
+
+def open_ticket(tracker: Tracker, *, kind: str, category: str, urgency: str) -> Optional[Ticket]:
+    """Write the ticket and start notifying staff; returns None if storage failed."""
+    try:
+        store = TicketStore(get_engine(load_settings().db_url))
+        ticket = store.create(
+            dedupe_key=_dedupe_key(tracker, kind),
+            conversation_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel() or "unknown",
+            category=category,
+            urgency=urgency,
+            trigger_message=tracker.latest_message.get("text") or "",
+        )
+    except Exception:
+        logger.exception("could not record handoff ticket for %s", tracker.sender_id)
+        return None
+    if ticket.notification_status == "pending" and ticket.notification_attempts == 0:
+        task = asyncio.get_running_loop().create_task(_notify(store, ticket))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+    return ticket
+
+
+class ActionEscalateRedFlag(Action):
+    def name(self) -> Text:
+        return "action_escalate_red_flag"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        category = most_urgent(_red_flag_categories(tracker)) or tracker.get_slot("red_flag_category") or UNSPECIFIED
+        urgency = category_urgency(category)
+        ticket = open_ticket(tracker, kind="red_flag", category=category, urgency=urgency)
+        dispatcher.utter_message(response="utter_handoff_started" if ticket else "utter_handoff_failed")
+        return [
+            SlotSet("red_flag_category", category),
+            SlotSet("red_flag_urgency", urgency),
+            SlotSet("handoff_active", True),
+        ]
+
+
+class ActionRequestHuman(Action):
+    def name(self) -> Text:
+        return "action_request_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        ticket = open_ticket(tracker, kind="request_human", category="request_human", urgency="routine")
+        dispatcher.utter_message(response="utter_handoff_routine" if ticket else "utter_handoff_failed")
+        return [SlotSet("handoff_active", True)] if ticket else []

@@ -1,0 +1,285 @@
+"""Start and stop the whole stack: action server, Rasa server, staff console, widget demo.
+
+`make run` uses it in the foreground (Ctrl-C stops everything cleanly); the
+end-to-end tests and the benchmark use the same code on free ports with a
+temporary data folder, so what is tested is what runs.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from clinic_bot.settings import PROJECT_ROOT
+
+VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
+DEFAULT_MODEL = PROJECT_ROOT / "models" / "facet-assistant.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout_s: float, proc: Optional[subprocess.Popen] = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status < 500:
+                    return
+        except Exception as exc:  # not up yet
+            last = exc
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} not ready after {timeout_s:.0f}s ({last})")
+
+
+def load_or_create_token(var_dir: Path) -> str:
+    """RASA_TOKEN from the environment, else one generated once and kept in var/."""
+    token = os.environ.get("RASA_TOKEN", "").strip()
+    if token:
+        return token
+    path = var_dir / "secrets" / "rasa_token"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    path.write_text(token)
+    path.chmod(0o600)
+    return token
+
+
+@dataclass
+class Service:
+    name: str
+    argv: List[str]
+    health_url: str
+    public_url: str
+    timeout_s: float = 180.0
+    proc: Optional[subprocess.Popen] = None
+
+
+@dataclass
+class Stack:
+    """The running servers; ports default to the documented ones, 0 picks free ports."""
+
+    var_dir: Path = PROJECT_ROOT / "var"
+    model: Path = DEFAULT_MODEL
+    host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    action_port: int = 5055
+    console_port: int = 5080
+    widget_port: int = 8080
+    with_console: bool = True
+    with_widget: bool = True
+    with_actions: bool = True
+    extra_env: Dict[str, str] = field(default_factory=dict)
+    log_dir: Optional[Path] = None
+    services: List[Service] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for attr in ("rasa_port", "action_port", "console_port", "widget_port"):
+            if getattr(self, attr) == 0:
+                setattr(self, attr, free_port())
+        self.var_dir = Path(self.var_dir).resolve()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.token = load_or_create_token(self.var_dir)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://{self.host}:{self.console_port}"
+
+    @property
+    def widget_url(self) -> str:
+        return f"http://{self.host}:{self.widget_port}"
+
+    def env(self) -> Dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            PYTHONPATH=str(PROJECT_ROOT),
+            CLINIC_VAR_DIR=str(self.var_dir),
+            CLINIC_DB_URL=env.get("CLINIC_DB_URL") or f"sqlite:///{self.var_dir / 'clinic.db'}",
+            RASA_TRACKER_DB=str(self.var_dir / "tracker.db"),
+            ACTION_SERVER_URL=f"http://{self.host}:{self.action_port}/webhook",
+            RASA_URL=self.rasa_url,
+            RASA_TOKEN=self.token,
+            SQLALCHEMY_SILENCE_UBER_WARNING="1",
+            TF_CPP_MIN_LOG_LEVEL="2",
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def build_services(self) -> List[Service]:
+        py, rasa = str(VENV_BIN / "python"), str(VENV_BIN / "rasa")
+        services = []
+        if self.with_actions:
+            services.append(
+                Service(
+                    "action server",
+                    [rasa, "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
+                    f"http://{self.host}:{self.action_port}/health",
+                    f"http://{self.host}:{self.action_port}/webhook",
+                )
+            )
+        services.append(
+            Service(
+                "rasa server",
+                [
+                    rasa, "run", "--model", str(self.model), "--enable-api", "--auth-token", self.token,
+                    "--interface", self.host, "--port", str(self.rasa_port), "--cors", os.environ.get("WIDGET_ORIGINS", "*"),
+                    "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+                    "--endpoints", os.environ.get("RASA_ENDPOINTS", str(PROJECT_ROOT / "endpoints.yml")),
+                ],
+                f"{self.rasa_url}/status?token={self.token}",
+                self.rasa_url,
+            )
+        )
+        if self.with_console and (PROJECT_ROOT / "console" / "app.py").exists():
+            services.append(
+                Service(
+                    "staff console",
+                    [py, "-m", "console.app", "--host", self.host, "--port", str(self.console_port)],
+                    f"{self.console_url}/health",
+                    f"{self.console_url}/",
+                )
+            )
+        if self.with_widget and (PROJECT_ROOT / "widget" / "serve.py").exists():
+            services.append(
+                Service(
+                    "website demo + widget",
+                    [py, "-m", "widget.serve", "--host", self.host, "--port", str(self.widget_port), "--rasa-url", self.rasa_url],
+                    f"{self.widget_url}/",
+                    f"{self.widget_url}/",
+                )
+            )
+        return services
+
+    def start(self) -> "Stack":
+        self.services = self.build_services()
+        env = self.env()
+        log_dir = self.log_dir or (self.var_dir / "logs")
+        log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            for svc in self.services:
+                log = open(log_dir / f"{svc.name.split()[0]}.log", "ab")
+                svc.proc = subprocess.Popen(
+                    svc.argv, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            for svc in self.services:
+                wait_http(svc.health_url, svc.timeout_s, svc.proc)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop_service(self, name: str) -> None:
+        for svc in self.services:
+            if svc.name == name and svc.proc and svc.proc.poll() is None:
+                os.killpg(svc.proc.pid, signal.SIGTERM)
+                try:
+                    svc.proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(svc.proc.pid, signal.SIGKILL)
+                    svc.proc.wait()
+
+    def restart_service(self, name: str) -> None:
+        self.stop_service(name)
+        env = self.env()
+        for svc in self.services:
+            if svc.name == name:
+                log = open((self.log_dir or self.var_dir / "logs") / f"{svc.name.split()[0]}.log", "ab")
+                svc.proc = subprocess.Popen(svc.argv, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                wait_http(svc.health_url, svc.timeout_s, svc.proc)
+
+    def stop(self) -> None:
+        for svc in reversed(self.services):
+            self.stop_service(svc.name)
+
+    def __enter__(self) -> "Stack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the clinic assistant stack")
+    parser.add_argument("--shell", action="store_true", help="chat in this terminal (rasa shell) instead")
+    args = parser.parse_args(argv)
+    if not DEFAULT_MODEL.exists():
+        print(f"no trained model at {DEFAULT_MODEL}; run `make run`", file=sys.stderr)
+        return 1
+    stack = Stack(
+        rasa_port=int(os.environ.get("RASA_PORT", 5005)),
+        action_port=int(os.environ.get("ACTION_PORT", 5055)),
+        console_port=int(os.environ.get("CONSOLE_PORT", 5080)),
+        widget_port=int(os.environ.get("WIDGET_PORT", 8080)),
+        host=os.environ.get("BIND_HOST", "127.0.0.1"),
+    )
+    if args.shell:
+        stack.with_console = stack.with_widget = False
+        stack.services = [s for s in stack.build_services() if s.name == "action server"]
+    print("==> starting servers (the first start loads TensorFlow; allow a minute)")
+    if args.shell:
+        env = stack.env()
+        for svc in stack.services:
+            svc.proc = subprocess.Popen(svc.argv, cwd=PROJECT_ROOT, env=env, start_new_session=True,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_http(svc.health_url, svc.timeout_s, svc.proc)
+        try:
+            return subprocess.call([str(VENV_BIN / "rasa"), "shell", "--model", str(stack.model),
+                                    "--endpoints", str(PROJECT_ROOT / "endpoints.yml")], cwd=PROJECT_ROOT, env=env)
+        finally:
+            stack.stop()
+    try:
+        stack.start()
+    except Exception as exc:
+        print(f"error: {exc}\nlogs: {stack.var_dir / 'logs'}", file=sys.stderr)
+        return 1
+    print("\nThe assistant is running (Ctrl-C stops everything):")
+    for svc in stack.services:
+        print(f"  {svc.name:<24} {svc.public_url}")
+    print(f"  REST channel             {stack.rasa_url}/webhooks/rest/webhook")
+    print(f"  HTTP API token           in var/secrets/rasa_token (or $RASA_TOKEN)")
+    print(f"  logs                     {stack.var_dir / 'logs'}")
+    stop = {"now": False}
+
+    def _stop(*_: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stop["now"]:
+            for svc in stack.services:
+                if svc.proc and svc.proc.poll() is not None:
+                    print(f"error: {svc.name} exited (code {svc.proc.returncode}); see logs", file=sys.stderr)
+                    stop["now"] = True
+            time.sleep(0.5)
+    finally:
+        print("\n==> stopping")
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

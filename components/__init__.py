@@ -1,0 +1,1 @@
+"""Custom Rasa graph components (NLU and policies) for the clinic assistant."""
