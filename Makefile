@@ -29,7 +29,7 @@ $(VENV)/.lock.sha256: requirements.lock requirements-nodeps.txt scripts/bootstra
 
 spacy: $(SPACY_DIR)/meta.json
 $(SPACY_DIR)/meta.json: $(VENV)/.lock.sha256 scripts/build_spacy_pipeline.py
-	@$(PY) scripts/build_spacy_pipeline.py --out $(SPACY_DIR)
+	@$(PY) scripts/build_spacy_pipeline.py $(SPACY_DIR)
 
 domain/locale.yml: config/clinic_profile.yml scripts/render_locale_domain.py $(VENV)/.lock.sha256
 	@$(PY) scripts/render_locale_domain.py --out domain/locale.yml

@@ -1,0 +1,54 @@
+"""Training data sanity: enough varied examples per topic, no leakage into the held-out set."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rasa.shared.nlu.training_data.loading import load_data
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def training():
+    return load_data(str(ROOT / "data" / "nlu"))
+
+
+def test_every_faq_topic_has_at_least_15_examples(training) -> None:
+    counts = Counter(m.get("intent_response_key") for m in training.intent_examples if m.get("intent") == "faq")
+    domain_topics = {p.stem for p in (ROOT / "data" / "nlu" / "faq").glob("*.yml")}
+    assert domain_topics, "no FAQ training files"
+    for topic in domain_topics:
+        assert counts[f"faq/{topic}"] >= 15, topic
+
+
+def test_no_duplicate_examples_across_intents(training) -> None:
+    seen = Counter(m.get("text").strip().lower() for m in training.intent_examples)
+    dupes = [t for t, n in seen.items() if n > 1]
+    assert not dupes, dupes[:10]
+
+
+def test_heldout_set_is_not_in_training_data(training) -> None:
+    heldout = load_data(str(ROOT / "tests" / "nlu" / "heldout.yml"))
+    train_texts = {m.get("text").strip().lower() for m in training.intent_examples}
+    leaked = [m.get("text") for m in heldout.intent_examples if m.get("text").strip().lower() in train_texts]
+    assert not leaked, leaked
+
+
+def test_locale_domain_matches_clinic_profile() -> None:
+    from scripts.render_locale_domain import render
+
+    assert (ROOT / "domain" / "locale.yml").read_text(encoding="utf-8") == render(), "run `make` to regenerate domain/locale.yml"
+
+
+def test_red_flag_categories_match_the_spec() -> None:
+    from clinic_bot.red_flags import category_urgencies
+
+    spec = ROOT.parent / "shared" / "spec" / "red_flags.yml"
+    if not spec.exists():
+        pytest.skip("red flag spec not available")
+    expected = {c["id"]: c["urgency"] for c in yaml.safe_load(spec.read_text())["categories"]}
+    assert category_urgencies() == expected
