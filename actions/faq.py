@@ -110,7 +110,8 @@ def suggestions(parse_data: Dict[Text, Any], domain: Dict[Text, Any], limit: int
             candidates.append((conf, OTHER_INTENT_TITLES[name], f"/{name}"))
     for topic, conf in faq_scores.items():
         if faq_response(domain, topic):
-            candidates.append((conf * max(faq_weight, 0.5), topic_title(domain, topic), f'/choose_faq{{"faq_topic":"{topic}"}}'))
+            # joint probability: P(intent is faq) x P(this topic | faq)
+            candidates.append((conf * faq_weight, topic_title(domain, topic), f'/choose_faq{{"faq_topic":"{topic}"}}'))
     for _, title, payload in sorted(candidates, key=lambda c: -c[0])[:limit]:
         buttons.append({"title": title, "payload": payload})
     return buttons

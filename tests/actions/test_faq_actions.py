@@ -59,7 +59,7 @@ async def test_tell_me_more_without_a_topic_asks_which(domain: dict) -> None:
 
 def test_suggestions_rank_topics_and_offer_clinic_intents(domain: dict) -> None:
     parse = {
-        "intent_ranking": [{"name": "faq", "confidence": 0.5}, {"name": "clinic_booking", "confidence": 0.3}],
+        "intent_ranking": [{"name": "faq", "confidence": 0.7}, {"name": "clinic_booking", "confidence": 0.2}],
         "response_selector": {"faq": {"ranking": [
             {"intent_response_key": "faq/injections_work", "confidence": 0.4},
             {"intent_response_key": "faq/injection_duration", "confidence": 0.35},

@@ -1,0 +1,4 @@
+"""Custom Rasa input/output channels for the clinic assistant.
+
+Registered in credentials.yml by module path, e.g. ``channels.whatsapp.WhatsAppInput``.
+"""

@@ -1,0 +1,110 @@
+"""The staff console's Sanic app: `python -m console.app --host H --port P`.
+
+Refuses to start without CONSOLE_SECRET_KEY (see console/config.py) unless
+--dev-secret is given. The launcher (clinic_bot/launcher.py) starts it with the
+stack and waits for GET /health.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import sys
+from typing import List, Optional
+
+from sanic import Request, Sanic
+from sanic.exceptions import MethodNotSupported, NotFound, SanicException
+from sanic.response import HTTPResponse
+
+from clinic_bot.db import get_engine
+from clinic_bot.tickets import TicketStore
+from console import tables  # noqa: F401  (registers the console tables before create_all)
+from console.auth import UserStore
+from console.config import ConfigError, ConsoleConfig, load_config
+from console.repositories.audit import AuditLog
+from console.repositories.conversations import ConversationRepository
+from console.repositories.erasure import Eraser
+from console.repositories.events import tracker_engine
+from console.sessions import SessionStore
+from console.throttle import LoginThrottle
+from console.views import admin, auth, conversations, queue, reports
+from console.web import HERE, STATIC_ROUTE_NAME, Services, authenticate, load_timezone, make_templates, render, security_headers
+
+logger = logging.getLogger(__name__)
+_names = itertools.count()
+
+
+def build_services(config: ConsoleConfig) -> Services:
+    engine = get_engine(config.db_url)
+    users = UserStore(engine)
+    tickets = TicketStore(engine)
+    tracker = tracker_engine(config.tracker_db_url)
+    tz = load_timezone(config.timezone)
+    return Services(
+        config=config,
+        users=users,
+        sessions=SessionStore(engine, users, idle_s=config.session_idle_s, max_s=config.session_max_s),
+        throttle=LoginThrottle(engine, account_max_failures=config.account_max_failures,
+                               ip_max_failures=config.ip_max_failures, base_s=config.lockout_base_seconds,
+                               max_s=config.lockout_max_seconds),
+        tickets=tickets,
+        conversations=ConversationRepository(tracker, tickets, config.secret_key, low_confidence=config.low_confidence),
+        audit=AuditLog(engine),
+        eraser=Eraser(tracker, engine, config.secret_key),
+        tz=tz,
+        templates=make_templates(tz),
+    )
+
+
+async def _error(request: Request, exc: Exception) -> HTTPResponse:
+    if isinstance(exc, SanicException):
+        status = getattr(exc, "status_code", 500) or 500
+    else:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        status = 500
+    titles = {404: "Not found", 405: "Method not allowed", 403: "Not allowed", 400: "Bad request"}
+    if not hasattr(request.ctx, "user"):
+        request.ctx.user = request.ctx.session = None
+    return render(request, "error.html", status=status, title=titles.get(status, "Something went wrong"),
+                  message="" if status != 500 else "The error was logged. Try again, or tell an admin.")
+
+
+def create_app(config: Optional[ConsoleConfig] = None, name: Optional[str] = None) -> Sanic:
+    config = config or load_config()
+    if not config.secret_key:
+        raise ConfigError("no secret key")
+    app = Sanic(name or f"clinic_console_{next(_names)}")
+    app.config.REQUEST_MAX_SIZE = 1_000_000
+    app.config.KEEP_ALIVE_TIMEOUT = 5
+    app.ctx.services = build_services(config)
+    app.static("/static", str(HERE / "static"), name=STATIC_ROUTE_NAME)
+    for module in (auth, queue, conversations, reports, admin):
+        app.blueprint(module.bp)
+    app.register_middleware(authenticate, "request")
+    app.register_middleware(security_headers, "response")
+    app.error_handler.add(NotFound, _error)
+    app.error_handler.add(MethodNotSupported, _error)
+    app.error_handler.add(Exception, _error)
+    return app
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="Clinic staff console")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5080)
+    parser.add_argument("--dev-secret", action="store_true",
+                        help="development only: generate CONSOLE_SECRET_KEY once and keep it in var/secrets/")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(dev_secret=args.dev_secret)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(config, name="clinic_console")
+    # No access log: even with opaque references, request lines are not needed in logs.
+    app.run(host=args.host, port=args.port, access_log=False, debug=False, motd=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

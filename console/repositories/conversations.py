@@ -1,0 +1,382 @@
+"""Conversations, read from Rasa's tracker store plus the handoff tickets.
+
+Listing works on per-sender aggregates in SQL; the few things only the JSON
+`data` column knows (channel, text, confidences) are decoded in Python for the
+rows that need them. Nothing is copied out of Rasa's table.
+"""
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, time as dtime, timedelta
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from clinic_bot.tickets import STATUSES, Ticket, TicketStore
+from console.refs import REF_RE, conversation_ref
+from console.repositories.events import event_data, events_table as ev, has_events_table
+from console.repositories.messages import (
+    CORE_FALLBACK_ACTION,
+    HANDOFF_SLOT,
+    UserMessageInfo,
+    analyse_user_event,
+)
+
+# Slots set at every session start from the clinic profile: noise in a transcript.
+HIDDEN_SLOTS = frozenset({"emergency_number", "emergency_department", "urgent_advice", "crisis_line"})
+CHUNK = 500
+
+
+@dataclass
+class Filters:
+    channel: str = ""
+    date_from: Optional[date] = None
+    date_to: Optional[date] = None
+    escalated: str = ""    # "" any | "yes" | "no"
+    unanswered: str = ""   # "" any | "yes" | "no"
+    q: str = ""
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> "Filters":
+        def one(name: str) -> str:
+            value = args.get(name)
+            if isinstance(value, list):
+                value = value[0] if value else ""
+            return str(value or "").strip()
+
+        def day(name: str) -> Optional[date]:
+            try:
+                return date.fromisoformat(one(name)) if one(name) else None
+            except ValueError:
+                return None
+
+        try:
+            page = max(1, int(one("page") or 1))
+        except ValueError:
+            page = 1
+        tri = lambda v: v if v in ("yes", "no") else ""  # noqa: E731
+        return cls(
+            channel=one("channel")[:64], date_from=day("from"), date_to=day("to"),
+            escalated=tri(one("escalated")), unanswered=tri(one("unanswered")), q=one("q")[:200], page=page,
+        )
+
+    def query(self, **override: Any) -> str:
+        values = {
+            "channel": self.channel, "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "", "escalated": self.escalated,
+            "unanswered": self.unanswered, "q": self.q, "page": self.page if self.page > 1 else "",
+        }
+        values.update(override)
+        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+    def time_range(self, tz: ZoneInfo) -> Tuple[Optional[float], Optional[float]]:
+        """[start, end) in epoch seconds; dates are the clinic's local days, `to` inclusive."""
+        start = datetime.combine(self.date_from, dtime.min, tz).timestamp() if self.date_from else None
+        end = datetime.combine(self.date_to + timedelta(days=1), dtime.min, tz).timestamp() if self.date_to else None
+        return start, end
+
+    @property
+    def active(self) -> bool:
+        return bool(self.channel or self.date_from or self.date_to or self.escalated or self.unanswered or self.q)
+
+
+@dataclass
+class Summary:
+    sender_id: str
+    ref: str
+    first_at: float
+    last_at: float
+    user_messages: int
+    channel: str = "unknown"
+    escalated: bool = False
+    in_handoff: bool = False
+    open_tickets: int = 0
+    unanswered: int = 0
+
+
+@dataclass
+class Page:
+    items: List[Summary]
+    total: int
+    page: int
+    pages: int
+    channels: List[str]
+
+
+@dataclass
+class TranscriptItem:
+    kind: str                 # user | bot | staff | action | handoff | slot | session | ticket | other
+    at: float
+    text: str = ""
+    name: str = ""
+    value: Any = None
+    actor: str = ""
+    policy: str = ""
+    confidence: Optional[float] = None
+    buttons: List[str] = field(default_factory=list)
+    info: Optional[UserMessageInfo] = None
+    ticket: Optional[Ticket] = None
+    core_fallback: bool = False
+
+
+@dataclass
+class Transcript:
+    sender_id: str
+    ref: str
+    items: List[TranscriptItem]
+    tickets: List[Ticket]
+    in_handoff: bool
+    channel: str
+
+
+def like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _ticket_ts(ticket: Ticket) -> float:
+    created = ticket.created_at
+    if created.tzinfo is None:  # SQLite hands back naive UTC
+        from datetime import timezone
+
+        created = created.replace(tzinfo=timezone.utc)
+    return created.timestamp()
+
+
+class ConversationRepository:
+    def __init__(self, tracker_engine: Engine, tickets: TicketStore, secret_key: str, *, low_confidence: float = 0.6) -> None:
+        self.engine = tracker_engine
+        self.tickets = tickets
+        self.secret_key = secret_key
+        self.low_confidence = low_confidence
+        self._refs: Dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # -- references ---------------------------------------------------------
+    def ref(self, sender_id: str) -> str:
+        ref = conversation_ref(self.secret_key, sender_id)
+        with self._lock:
+            self._refs[ref] = sender_id
+        return ref
+
+    def sender_ids(self) -> Set[str]:
+        ids: Set[str] = set()
+        if self._ready():
+            with self.engine.connect() as conn:
+                ids.update(r[0] for r in conn.execute(sa.select(ev.c.sender_id).distinct()))
+        ids.update(t.conversation_id for t in self.tickets.list(statuses=STATUSES))
+        return ids
+
+    def resolve(self, ref: str) -> Optional[str]:
+        """The sender id behind a URL reference, or None (unknown or erased)."""
+        if not REF_RE.match(ref or ""):
+            return None
+        with self._lock:
+            sender = self._refs.get(ref)
+        if sender is None:
+            for sid in self.sender_ids():
+                self.ref(sid)
+            with self._lock:
+                sender = self._refs.get(ref)
+        if sender is not None and not self.exists(sender):
+            with self._lock:
+                self._refs.pop(ref, None)
+            return None
+        return sender
+
+    def forget(self, sender_id: str) -> None:
+        with self._lock:
+            self._refs.pop(conversation_ref(self.secret_key, sender_id), None)
+
+    def _ready(self) -> bool:
+        return has_events_table(self.engine)
+
+    def exists(self, sender_id: str) -> bool:
+        if self._ready():
+            with self.engine.connect() as conn:
+                if conn.execute(sa.select(ev.c.id).where(ev.c.sender_id == sender_id).limit(1)).first():
+                    return True
+        return bool(self.tickets.list(statuses=STATUSES, conversation_id=sender_id))
+
+    # -- listing ------------------------------------------------------------
+    def summaries(self, start: Optional[float] = None, end: Optional[float] = None) -> Dict[str, Summary]:
+        """Every conversation with at least one user message active in [start, end)."""
+        if not self._ready():
+            return {}
+        is_user = sa.case((ev.c.type_name == "user", 1), else_=0)
+        q = (
+            sa.select(
+                ev.c.sender_id, sa.func.min(ev.c.timestamp), sa.func.max(ev.c.timestamp), sa.func.sum(is_user),
+                sa.func.max(sa.case((ev.c.type_name == "user", ev.c.id), else_=None)),
+            )
+            .group_by(ev.c.sender_id)
+            .having(sa.func.sum(is_user) > 0)
+        )
+        if start is not None:
+            q = q.having(sa.func.max(ev.c.timestamp) >= start)
+        if end is not None:
+            q = q.having(sa.func.min(ev.c.timestamp) < end)
+        out: Dict[str, Summary] = {}
+        last_user_ids: Dict[int, str] = {}
+        with self.engine.connect() as conn:
+            for sender, first, last, users, last_user_id in conn.execute(q):
+                out[sender] = Summary(sender, self.ref(sender), first or 0.0, last or 0.0, int(users or 0))
+                if last_user_id is not None:
+                    last_user_ids[last_user_id] = sender
+            ids = list(last_user_ids)
+            for i in range(0, len(ids), CHUNK):
+                rows = conn.execute(sa.select(ev.c.id, ev.c.data).where(ev.c.id.in_(ids[i:i + CHUNK])))
+                for event_id, raw in rows:
+                    out[last_user_ids[event_id]].channel = event_data(raw).get("input_channel") or "unknown"
+            handoff_rows = conn.execute(
+                sa.select(ev.c.sender_id, ev.c.type_name, ev.c.data)
+                .where(sa.or_(sa.and_(ev.c.type_name == "slot", ev.c.action_name == HANDOFF_SLOT), ev.c.type_name == "restart"))
+                .order_by(ev.c.id)
+            )
+            for sender, type_name, raw in handoff_rows:
+                summary = out.get(sender)
+                if summary is None:
+                    continue
+                value = bool(event_data(raw).get("value")) if type_name == "slot" else False
+                summary.in_handoff = value
+                summary.escalated = summary.escalated or value
+        for ticket in self.tickets.list(statuses=STATUSES):
+            summary = out.get(ticket.conversation_id)
+            if summary is not None:
+                summary.escalated = True
+                summary.open_tickets += ticket.status != "closed"
+        return out
+
+    def search(self, text: str, start: Optional[float] = None, end: Optional[float] = None) -> Set[str]:
+        """Senders whose user or bot messages contain `text` (case-insensitive)."""
+        needle = text.casefold()
+        if not needle or not self._ready():
+            return set()
+        q = sa.select(ev.c.sender_id, ev.c.data).where(ev.c.type_name.in_(("user", "bot")))
+        if text.isascii():
+            # Rasa stores json.dumps(event) (ASCII-escaped): match the escaped form first.
+            q = q.where(ev.c.data.ilike(f"%{like_escape(json.dumps(text)[1:-1])}%", escape="\\"))
+        q = self._in_range(q, start, end)
+        found: Set[str] = set()
+        with self.engine.connect() as conn:
+            for sender, raw in conn.execute(q):
+                if sender not in found and needle in (event_data(raw).get("text") or "").casefold():
+                    found.add(sender)
+        return found
+
+    def unanswered_counts(self, start: Optional[float] = None, end: Optional[float] = None,
+                          senders: Optional[Iterable[str]] = None) -> Dict[str, int]:
+        from console.repositories.unanswered import scan_unanswered
+
+        counts: Dict[str, int] = {}
+        for item in scan_unanswered(self, start, end, senders=senders):
+            counts[item.sender_id] = counts.get(item.sender_id, 0) + 1
+        return counts
+
+    @staticmethod
+    def _in_range(q: Any, start: Optional[float], end: Optional[float]) -> Any:
+        if start is not None:
+            q = q.where(ev.c.timestamp >= start)
+        if end is not None:
+            q = q.where(ev.c.timestamp < end)
+        return q
+
+    def filtered(self, filters: Filters, tz: ZoneInfo) -> Tuple[List[Summary], List[str]]:
+        """All matching conversations, most recent first, and the channels seen."""
+        start, end = filters.time_range(tz)
+        found = self.summaries(start, end)
+        channels = sorted({s.channel for s in found.values()})
+        items = list(found.values())
+        if filters.channel:
+            items = [s for s in items if s.channel == filters.channel]
+        if filters.escalated:
+            items = [s for s in items if s.escalated == (filters.escalated == "yes")]
+        if filters.unanswered:
+            counts = self.unanswered_counts(start, end)
+            for s in items:
+                s.unanswered = counts.get(s.sender_id, 0)
+            items = [s for s in items if (s.unanswered > 0) == (filters.unanswered == "yes")]
+        if filters.q:
+            hits = self.search(filters.q, start, end)
+            items = [s for s in items if s.sender_id in hits]
+        items.sort(key=lambda s: (-s.last_at, s.sender_id))
+        return items, channels
+
+    def page(self, filters: Filters, tz: ZoneInfo, page_size: int = 25) -> Page:
+        items, channels = self.filtered(filters, tz)
+        pages = max(1, math.ceil(len(items) / page_size))
+        page = min(filters.page, pages)
+        shown = items[(page - 1) * page_size: page * page_size]
+        if not filters.unanswered and shown:  # counts for the visible rows only
+            counts = self.unanswered_counts(*filters.time_range(tz), senders=[s.sender_id for s in shown])
+            for s in shown:
+                s.unanswered = counts.get(s.sender_id, 0)
+        return Page(shown, len(items), page, pages, channels)
+
+    # -- one conversation ------------------------------------------------------
+    def raw_events(self, sender_id: str) -> List[Dict[str, Any]]:
+        if not self._ready():
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(ev.c.data).where(ev.c.sender_id == sender_id).order_by(ev.c.id))
+            return [event_data(r[0]) for r in rows]
+
+    def transcript(self, sender_id: str) -> Transcript:
+        events = self.raw_events(sender_id)
+        tickets = self.tickets.list(statuses=STATUSES, conversation_id=sender_id)
+        items: List[TranscriptItem] = []
+        in_handoff = False
+        channel = "unknown"
+        last_user: Optional[TranscriptItem] = None
+        for e in events:
+            kind, at = e.get("event"), float(e.get("timestamp") or 0.0)
+            if kind == "user":
+                info = analyse_user_event(e, self.low_confidence)
+                channel = info.channel or channel
+                last_user = TranscriptItem("user", at, text=info.text, info=info)
+                items.append(last_user)
+            elif kind == "bot":
+                meta = e.get("metadata") or {}
+                buttons = [str(b.get("title", "")) for b in ((e.get("data") or {}).get("buttons") or []) if isinstance(b, dict)]
+                if meta.get("staff_reply"):
+                    items.append(TranscriptItem("staff", at, text=e.get("text") or "", actor=str(meta.get("staff") or "")))
+                else:
+                    actor = str(meta.get("handoff_resumed_by") or "")
+                    items.append(TranscriptItem("bot", at, text=e.get("text") or "", actor=actor, buttons=buttons,
+                                                name=str(meta.get("utter_action") or "")))
+            elif kind == "action":
+                name = e.get("name") or ""
+                if name == CORE_FALLBACK_ACTION and last_user is not None:
+                    last_user.core_fallback = True
+                if name != "action_listen":
+                    items.append(TranscriptItem("action", at, name=name, policy=e.get("policy") or "",
+                                                confidence=e.get("confidence")))
+            elif kind == "slot":
+                name = e.get("name") or ""
+                if name == HANDOFF_SLOT:
+                    value = bool(e.get("value"))
+                    if value != in_handoff:
+                        items.append(TranscriptItem("handoff", at, name=name, value=value))
+                    in_handoff = value
+                elif name not in HIDDEN_SLOTS:
+                    items.append(TranscriptItem("slot", at, name=name, value=e.get("value")))
+            elif kind == "session_started":
+                items.append(TranscriptItem("session", at))
+            elif kind == "restart":
+                in_handoff = False
+                items.append(TranscriptItem("other", at, name="restart"))
+            elif kind not in ("user_featurization",):
+                items.append(TranscriptItem("other", at, name=str(kind)))
+        for ticket in tickets:
+            items.append(TranscriptItem("ticket", _ticket_ts(ticket), ticket=ticket))
+        items.sort(key=lambda i: i.at)  # stable: events keep Rasa's order within a timestamp
+        return Transcript(sender_id, self.ref(sender_id), items, tickets, in_handoff, channel)
+
+    def in_handoff(self, sender_id: str) -> bool:
+        return self.transcript(sender_id).in_handoff

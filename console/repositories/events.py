@@ -1,0 +1,48 @@
+"""Rasa's SQL tracker-store schema, taken from Rasa itself.
+
+The console reads the very `events` table Rasa's SQLTrackerStore writes
+(sender_id, type_name, timestamp, intent_name, action_name, data JSON); it
+keeps no copy of the conversations.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+import console  # noqa: F401  (silences SQLAlchemy's 2.0 banner before Rasa's import)
+from rasa.core.tracker_store import SQLTrackerStore
+
+events_table: sa.Table = SQLTrackerStore.SQLEvent.__table__
+
+
+@lru_cache(maxsize=8)
+def tracker_engine(url: str) -> Engine:
+    """An engine on Rasa's tracker database. It never changes the file's settings
+    (no journal-mode pragma): it only waits politely while Rasa writes."""
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        return sa.create_engine(url, future=True, connect_args={"timeout": 15, "check_same_thread": False})
+    return sa.create_engine(url, future=True, pool_pre_ping=True)
+
+
+def has_events_table(engine: Engine) -> bool:
+    """False until Rasa has created its schema (the console may start first)."""
+    return sa.inspect(engine).has_table(events_table.name)
+
+
+def create_events_table(engine: Engine) -> None:
+    """Create Rasa's schema exactly as Rasa would (tests and fresh installs)."""
+    SQLTrackerStore.Base.metadata.create_all(engine)
+
+
+def event_data(raw: Optional[str]) -> Dict[str, Any]:
+    try:
+        data = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

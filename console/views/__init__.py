@@ -1,0 +1,1 @@
+"""Sanic blueprints: one module per screen."""

@@ -1,0 +1,177 @@
+"""Conversation list, transcript, handoff reply / resume, exports, erasure."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import aiohttp
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+
+from clinic_bot.rasa_api import RasaApi, RasaApiError
+from console.exports import EVENT_COLUMNS, event_rows, to_csv, to_jsonl
+from console.repositories.conversations import Filters
+from console.views.util import form_value, sender_for
+from console.web import (
+    attachment, audit, client_ip, data_endpoint, flash, masker_for, render_page, requires, run_sync, see_other, services,
+)
+
+bp = Blueprint("conversations")
+REF = "<ref:[0-9a-f]{32}>"
+MAX_REPLY = 2000
+_DIGITS = re.compile(r"\d{4}")
+
+
+def _filters(request: Request) -> tuple:
+    filters = Filters.from_args(request.args)
+    notice = ""
+    if filters.q and not request.ctx.user.can("see_phone_numbers") and _DIGITS.search(re.sub(r"[\s().+-]", "", filters.q)):
+        # Searching digits would let a masked role confirm phone numbers one guess at a time.
+        notice = "Searching for numbers needs a clinician or admin account; the search text was ignored."
+        filters.q = ""
+    return filters, notice
+
+
+@bp.get("/conversations")
+@requires("view")
+async def conversation_list(request: Request) -> HTTPResponse:
+    svc = services(request)
+    filters, notice = _filters(request)
+    page = await run_sync(svc.conversations.page, filters, svc.tz, svc.config.page_size)
+    return await render_page(request, "conversations.html", page=page, filters=filters, notice=notice)
+
+
+def _stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+
+
+def _export_filtered(request: Request, fmt: str) -> HTTPResponse:
+    svc = services(request)
+    filters, _ = _filters(request)
+    items, _channels = svc.conversations.filtered(filters, svc.tz)
+    mask = masker_for(request.ctx.user)
+    rows = [row for s in items for row in event_rows(svc.conversations.transcript(s.sender_id), mask)]
+    svc.audit.record_many(request.ctx.user.username, "export", [s.sender_id for s in items],
+                          f"filtered set as {fmt} ({len(items)} conversations; {filters.query(page='') or 'no filters'})",
+                          client_ip(request))
+    if fmt == "csv":
+        return attachment(to_csv(rows, EVENT_COLUMNS), f"conversations-{_stamp()}.csv", "text/csv; charset=utf-8")
+    return attachment(to_jsonl(rows), f"conversations-{_stamp()}.jsonl", "application/x-ndjson; charset=utf-8")
+
+
+@bp.get("/conversations/export.csv")
+@requires("export")
+@data_endpoint
+async def export_filtered_csv(request: Request) -> HTTPResponse:
+    return await run_sync(_export_filtered, request, "csv")
+
+
+@bp.get("/conversations/export.jsonl")
+@requires("export")
+@data_endpoint
+async def export_filtered_jsonl(request: Request) -> HTTPResponse:
+    return await run_sync(_export_filtered, request, "jsonl")
+
+
+@bp.get(f"/conversations/{REF}")
+@requires("view")
+async def transcript(request: Request, ref: str) -> HTTPResponse:
+    svc = services(request)
+    sender = await sender_for(request, ref)
+    tr = await run_sync(svc.conversations.transcript, sender)
+    await run_sync(audit, request, "view", sender)
+    return await render_page(request, "transcript.html", tr=tr, max_reply=MAX_REPLY)
+
+
+async def _rasa_call(request: Request, coro, ok_text: str) -> bool:
+    try:
+        await coro
+    except (RasaApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        await flash(request, "error", f"The assistant server did not accept this ({type(exc).__name__}). Nothing was sent; try again.")
+        return False
+    await flash(request, "ok", ok_text)
+    return True
+
+
+@bp.post(f"/conversations/{REF}/reply")
+@requires("reply")
+async def reply(request: Request, ref: str) -> HTTPResponse:
+    svc = services(request)
+    sender = await sender_for(request, ref)
+    back = f"/conversations/{ref}#reply"
+    text = form_value(request, "text", MAX_REPLY + 1)
+    if not text or len(text) > MAX_REPLY:
+        await flash(request, "error", f"Write a reply of 1 to {MAX_REPLY} characters.")
+        return see_other(back)
+    if not await run_sync(svc.conversations.in_handoff, sender):
+        await flash(request, "error", "This conversation is not in handoff (the assistant is answering). Nothing was sent.")
+        return see_other(back)
+    if await _rasa_call(request, RasaApi().staff_reply(sender, text, request.ctx.user.username), "Reply sent."):
+        await run_sync(audit, request, "reply", sender, f"{len(text)} characters")
+    return see_other(back)
+
+
+@bp.post(f"/conversations/{REF}/resume")
+@requires("reply")
+async def resume(request: Request, ref: str) -> HTTPResponse:
+    svc = services(request)
+    sender = await sender_for(request, ref)
+    back = f"/conversations/{ref}"
+    if not await run_sync(svc.conversations.in_handoff, sender):
+        await flash(request, "error", "The assistant is already handling this conversation.")
+        return see_other(back)
+    if await _rasa_call(request, RasaApi().resume_bot(sender, request.ctx.user.username),
+                        "Handed back to the assistant; the person has been told."):
+        await run_sync(audit, request, "resume", sender)
+    return see_other(back)
+
+
+def _export_one(request: Request, sender: str, fmt: str) -> HTTPResponse:
+    svc = services(request)
+    rows = list(event_rows(svc.conversations.transcript(sender), masker_for(request.ctx.user)))
+    svc.audit.record(request.ctx.user.username, "export", sender, f"conversation as {fmt}", client_ip(request))
+    ref = svc.conversations.ref(sender)
+    if fmt == "csv":
+        return attachment(to_csv(rows, EVENT_COLUMNS), f"conversation-{ref[:8]}.csv", "text/csv; charset=utf-8")
+    return attachment(to_jsonl(rows), f"conversation-{ref[:8]}.jsonl", "application/x-ndjson; charset=utf-8")
+
+
+@bp.get(f"/conversations/{REF}/export.csv")
+@requires("export")
+@data_endpoint
+async def export_one_csv(request: Request, ref: str) -> HTTPResponse:
+    sender = await sender_for(request, ref)
+    return await run_sync(_export_one, request, sender, "csv")
+
+
+@bp.get(f"/conversations/{REF}/export.jsonl")
+@requires("export")
+@data_endpoint
+async def export_one_jsonl(request: Request, ref: str) -> HTTPResponse:
+    sender = await sender_for(request, ref)
+    return await run_sync(_export_one, request, sender, "jsonl")
+
+
+@bp.get(f"/conversations/{REF}/delete")
+@requires("delete")
+async def confirm_delete(request: Request, ref: str) -> HTTPResponse:
+    svc = services(request)
+    sender = await sender_for(request, ref)
+    tr = await run_sync(svc.conversations.transcript, sender)
+    return await render_page(request, "delete.html", tr=tr,
+                             messages=sum(1 for i in tr.items if i.kind in ("user", "bot", "staff")))
+
+
+@bp.post(f"/conversations/{REF}/delete")
+@requires("delete")
+async def delete(request: Request, ref: str) -> HTTPResponse:
+    svc = services(request)
+    sender = await sender_for(request, ref)
+    if form_value(request, "confirm", 20).lower() != "delete":
+        await flash(request, "error", "Type DELETE to confirm. Nothing was deleted.")
+        return see_other(f"/conversations/{ref}/delete")
+    result = await run_sync(svc.eraser.erase, sender, actor=request.ctx.user.username, reason="request",
+                            ip=client_ip(request))
+    svc.conversations.forget(sender)
+    await flash(request, "ok", f"Conversation erased ({result.total} records; audit reference {result.sender_pseudonym}).")
+    return see_other("/conversations")

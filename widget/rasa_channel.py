@@ -1,0 +1,169 @@
+"""Rasa's socket.io channel, with an output the website widget can rely on.
+
+Why: Rasa 3.6's stock `SocketIOOutput` (rasa/core/channels/socketio.py) sends a
+response in pieces and loses the safety signal of red-flag messages:
+
+* the text is split on blank lines and each part is emitted as `{"text": ...}`
+  without the response's `metadata`;
+* `custom` is emitted by `send_custom_json` as `sio.emit(event, **custom)`, so a
+  response with `custom: {urgency: emergency}` (domain/safety.yml) calls
+  `emit(..., urgency="emergency")` and raises `TypeError: AsyncServer.emit() got
+  an unexpected keyword argument 'urgency'`. The text has already gone out by
+  then, unmarked; the exception then aborts the rest of the turn: the actions
+  predicted after the safety message (the escalation to staff) never run, and
+  the turn is not saved to the tracker.
+
+* with `session_persistence: true` (credentials.yml), `session_request` calls
+  `sio.enter_room(...)` without `await`; python-socketio 5.18 (requirements.lock)
+  made that a coroutine, so the browser never joins its session's room and never
+  receives a single reply ("coroutine 'AsyncServer.enter_room' was never
+  awaited"; RasaHQ/rasa#13027, fix proposed in RasaHQ/rasa#13148, unreleased).
+
+Also hardened here: session ids are the server's own format (32 hex digits; a
+client asking for anything else gets a fresh id, so a web visitor cannot pick
+another channel's sender id, such as a phone number), and a socket may only
+send messages for the session it was confirmed for.
+
+This channel keeps everything else about the stock one (events `user_uttered` /
+`bot_uttered`, `session_request` / `session_confirm`, session persistence, JWT,
+the `/webhooks/socketio` URL and the input channel name `socketio`) and emits
+each bot response as ONE `bot_uttered` event:
+
+    {"text": "...", "quick_replies": [{"content_type": "text", "title": ..., "payload": ...}],
+     "custom": {...}, "metadata": {...}, "attachment": {...}}
+
+(keys only when present; a staff reply's `staff_reply` / `staff` go into `metadata`). To use it, credentials.yml names it instead of
+`socketio:`, with the same settings:
+
+    widget.rasa_channel.WidgetSocketIOInput:
+      user_message_evt: user_uttered
+      bot_message_evt: bot_uttered
+      session_persistence: true
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import re
+import uuid
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+import rasa.shared.utils.io
+from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from sanic import Blueprint
+
+logger = logging.getLogger(__name__)
+
+FORWARDED_KEYS = ("custom", "metadata", "attachment", "elements")
+STAFF_KEYS = ("staff_reply", "staff")
+SESSION_ID_RE = re.compile(r"[0-9a-f]{32}")
+
+
+def widget_message(message: Dict[Text, Any]) -> Dict[Text, Any]:
+    """One bot response (as `BotUttered.message()` gives it) as one socket.io payload."""
+    out: Dict[Text, Any] = {}
+    text = message.get("text")
+    if text:
+        out["text"] = text
+    buttons = message.get("quick_replies") or message.get("buttons") or []
+    replies: List[Dict[Text, Any]] = [
+        {"content_type": "text", "title": b.get("title"), "payload": b.get("payload")}
+        for b in buttons
+        if isinstance(b, dict) and b.get("title") and b.get("payload")
+    ]
+    if replies:
+        out["quick_replies"] = replies
+    for key in FORWARDED_KEYS:
+        value = message.get(key)
+        if value:
+            out[key] = value
+    # Events posted to the HTTP API (staff replies from the console, see
+    # clinic_bot/rasa_api.py) arrive with their metadata merged into the
+    # message's top level; pass on the keys the widget shows.
+    staff = {key: message[key] for key in STAFF_KEYS if message.get(key)}
+    if staff:
+        out["metadata"] = {**(out.get("metadata") or {}), **staff}
+    if message.get("image") and "attachment" not in out:
+        out["attachment"] = {"type": "image", "payload": {"src": message["image"]}}
+    return out
+
+
+class WidgetSocketIOOutput(SocketIOOutput):
+    """Emits each bot response whole, in a single `bot_uttered` event."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "socketio"
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        payload = widget_message(message)
+        if payload:
+            await self._send_message(recipient_id, payload)
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        # the stock method passes the dict as keyword arguments to emit()
+        await self._send_message(recipient_id, {"custom": json_message})
+
+
+class WidgetSocketIOInput(SocketIOInput):
+    """The stock socket.io input channel, answering through `WidgetSocketIOOutput`."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "socketio"
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        if self.sio is None:
+            return super().get_output_channel()
+        return WidgetSocketIOOutput(self.sio, self.bot_message_evt)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = super().blueprint(on_new_message)
+        sio = self.sio
+        assert sio is not None
+        # Registering an event again replaces the stock handler on this server.
+
+        async def session_request(sid: Text, data: Optional[Dict]) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            session_id = requested if isinstance(requested, str) and SESSION_ID_RE.fullmatch(requested) else uuid.uuid4().hex
+            if self.session_persistence:
+                entered = sio.enter_room(sid, session_id, namespace=self.namespace)
+                if inspect.isawaitable(entered):  # a coroutine since python-socketio 5.10
+                    await entered
+            await sio.save_session(sid, {"session_id": session_id}, namespace=self.namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        async def handle_message(sid: Text, data: Dict) -> None:
+            if not isinstance(data, dict):
+                return
+            output_channel = WidgetSocketIOOutput(sio, self.bot_message_evt)
+            if self.session_persistence:
+                session = await sio.get_session(sid, namespace=self.namespace)
+                confirmed = (session or {}).get("session_id")
+                if not data.get("session_id") or data.get("session_id") != confirmed:
+                    rasa.shared.utils.io.raise_warning(
+                        "A message without a valid session_id was received. This message will be ignored. "
+                        "Make sure to set a proper session id using the `session_request` socketIO event."
+                    )
+                    return
+                sender_id = confirmed
+            else:
+                sender_id = sid
+            metadata = data.get(self.metadata_key) or {}
+            if isinstance(metadata, Text):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
+            if not isinstance(metadata, dict):
+                metadata = {}
+            message = UserMessage(
+                data.get("message", ""), output_channel, sender_id, input_channel=self.name(), metadata=metadata
+            )
+            await on_new_message(message)
+
+        sio.on("session_request", namespace=self.namespace)(session_request)
+        sio.on(self.user_message_evt, namespace=self.namespace)(handle_message)
+        return bp
