@@ -43,7 +43,7 @@ $(MODEL): $(SPACY_DIR)/meta.json domain/locale.yml $(MODEL_INPUTS)
 	@touch $(MODEL)
 
 validate: $(SPACY_DIR)/meta.json domain/locale.yml
-	@$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
+	@$(RASA) data validate --domain domain --data data --config config.yml
 
 nlu-report: $(SPACY_DIR)/meta.json domain/locale.yml
 	@$(PY) scripts/nlu_report.py

@@ -77,7 +77,9 @@ def create_app(config: Optional[ConsoleConfig] = None, name: Optional[str] = Non
     app.config.REQUEST_MAX_SIZE = 1_000_000
     app.config.KEEP_ALIVE_TIMEOUT = 5
     app.ctx.services = build_services(config)
-    app.static("/static", str(HERE / "static"), name=STATIC_ROUTE_NAME)
+    # Exactly one public file: the stylesheet (nothing else under static/ is served).
+    app.static("/static/console.css", str(HERE / "static" / "console.css"), name=STATIC_ROUTE_NAME,
+               content_type="text/css; charset=utf-8")
     for module in (auth, queue, conversations, reports, admin):
         app.blueprint(module.bp)
     app.register_middleware(authenticate, "request")

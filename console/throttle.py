@@ -66,6 +66,12 @@ class LoginThrottle:
         with self.engine.begin() as conn:
             conn.execute(t.delete().where(t.c.key == account_key(username)))
 
+    def purge(self) -> int:
+        """Forget counters that no longer matter (window passed, not locked)."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            return conn.execute(t.delete().where(sa.and_(t.c.last_failure_at < now - WINDOW_S, t.c.locked_until < now))).rowcount
+
     def unlock(self, username: str) -> bool:
         with self.engine.begin() as conn:
             return conn.execute(t.delete().where(t.c.key == account_key(username))).rowcount > 0

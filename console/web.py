@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -191,6 +191,8 @@ async def authenticate(request: Request) -> Optional[HTTPResponse]:
     svc = services(request)
     request.ctx.session = None
     request.ctx.user = None
+    if request.route is None:  # Sanic runs middleware for 404/405 too: let it answer, it reveals nothing
+        return None
     token = unsign(svc.config.secret_key, "session", read_cookie(request, SESSION_COOKIE))
     session: Optional[Session] = await run_sync(svc.sessions.load, token) if token else None
     if session is not None:
@@ -202,10 +204,10 @@ async def authenticate(request: Request) -> Optional[HTTPResponse]:
         return response.redirect(f"/login?next={quote(target, safe='')}", status=303)
     if request.method in csrf.UNSAFE_METHODS:
         provided = (request.form.get(csrf.FIELD) if request.form else None) or request.headers.get(csrf.HEADER)
-        if session is not None:
-            ok = csrf.check_token(svc.config.secret_key, session.token, provided)
-        else:  # the login form: bound to the signed pre-login cookie
+        if is_public(request):  # the login form: bound to the signed pre-login cookie
             ok = csrf.check_token(svc.config.secret_key, login_nonce(request), provided, purpose="login")
+        else:
+            ok = csrf.check_token(svc.config.secret_key, session.token, provided)
         if not ok:
             return response.text("CSRF token missing or invalid\n", status=403)
     return None
@@ -281,6 +283,3 @@ def attachment(body: str, filename: str, content_type: str) -> HTTPResponse:
     return response.text(body, content_type=content_type,
                          headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
-
-def export_headers() -> Dict[str, str]:
-    return {}

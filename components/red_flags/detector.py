@@ -54,6 +54,10 @@ SUPPRESSION_REASONS = (REASON_DENIED, REASON_OTHER_PERSON, REASON_PAST_RESOLVED,
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'", "\u2032": "'"})
 _MACRO_RE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
+_S_IS_BEFORE = frozenset(
+    ("it", "that", "what", "he", "she", "there", "who", "here", "how", "where", "this", "everything",
+     "nothing", "something", "everyone", "someone", "which", "life", "pain", "back", "neck")
+)
 _NEGATION_TOKENS = frozenset({"not", "no", "never", "without", "nor", "none", "cannot", "neither", "nothing", "unable"})
 
 
@@ -308,6 +312,7 @@ class _Knowledge:
         self.modal_consequent = self._compile(hyp["modal_consequent"], "modal_consequent") if hyp.get("modal_consequent") else None
         self.general_question = self._cue(hyp.get("general_question"), "hypothetical.general_question")
         self.experiencer = self._compile(hyp["experiencer"], "experiencer") if hyp.get("experiencer") else None
+        self.confirmation = self._compile(hyp["confirmation"], "confirmation") if hyp.get("confirmation") else None
         self.inverted_aux = re.compile(self._expand(hyp["inverted_aux"])) if hyp.get("inverted_aux") else None
         self.question_starters = frozenset(hyp.get("question_starters") or ())
 
@@ -317,6 +322,7 @@ class _Knowledge:
         self.fuzzy_vocab_set = frozenset(self.fuzzy_vocab)
         self.fuzzy_min_length = int(norm.get("fuzzy_min_length", 5))
         self.fuzzy_threshold = float(norm.get("fuzzy_known_word_logprob", -16.0))
+        self.lemma_exceptions: Dict[str, str] = {str(k).lower(): str(v).lower() for k, v in (norm.get("lemma_exceptions") or {}).items()}
 
     # -- helpers
     def _expand(self, rx: str, depth: int = 0) -> str:
@@ -497,8 +503,8 @@ class RedFlagDetector:
                 norm = "am"
             elif raw == "d" and prev == "i":
                 norm = "'d"
-            elif raw == "s" and prev in ("it", "that", "what", "he", "she", "there", "who", "here", "how", "where", "let"):
-                norm = "'s"
+            elif raw in ("s", "'s") and prev in _S_IS_BEFORE:
+                norm = "is"  # it's / that's / he's -> "is" (possessive 's elsewhere stays)
             elif raw == "ve" and prev in ("i", "you", "we", "they", "could", "would", "should", "might", "must"):
                 norm = "have"
             elif raw == "re" and prev in ("you", "we", "they"):
@@ -515,6 +521,8 @@ class RedFlagDetector:
                     lemma = _lemma_of(raw)
             else:
                 lemma = _lemma_of(norm) if norm else ""
+            if norm in self.k.lemma_exceptions:
+                lemma = self.k.lemma_exceptions[norm]
             norms.append(norm)
             lemmas.append(lemma)
             prev = norm or prev
@@ -732,6 +740,13 @@ class RedFlagDetector:
             return True
         return False
 
+    def _confirmed_later(self, sents: List[_Sentence], sent: _Sentence) -> bool:
+        """A later sentence says it is happening to the writer ("I've had one since Sunday")."""
+        if self.k.confirmation is None:
+            return False
+        i = sents.index(sent)
+        return any(self.k.confirmation.search(s.norm_view.text) for s in sents[i + 1 : i + 3])
+
     def _is_hypothetical(self, sent: _Sentence, m: _Match) -> bool:
         k = self.k
         c_start, c_end = self._clause_range(sent, m.start)
@@ -835,6 +850,8 @@ class RedFlagDetector:
         req_cache: Dict[str, bool] = {}
         asking_for_other = bool(k.asking_for and any(k.asking_for.search(s.norm_view.text) for s in sents))
 
+        # one entry per (pattern, sentence, span): several patterns may hit the same
+        # words and each is judged on its own (e.g. only some carry history_is_flag)
         matches: Dict[Tuple[str, int, int, int], _Match] = {}
         for sent in sents:
             for pat in k.patterns:
@@ -846,7 +863,7 @@ class RedFlagDetector:
                         s, e = view.tokens_for(mm.start(), mm.end())
                         if s < 0:
                             continue
-                        key = (pat.category, sent.idx, s, e)
+                        key = (pat.pid, sent.idx, s, e)
                         if key not in matches:
                             if pat.unless is not None and (pat.unless.search(sent.norm_view.text) or pat.unless.search(sent.lemma_view.text)):
                                 found = True
@@ -857,8 +874,9 @@ class RedFlagDetector:
 
         fired: Dict[Tuple[str, int, int], Detection] = {}
         suppressed: Dict[Tuple[str, int, int], SuppressedMention] = {}
-        for (cat, _sidx, _s, _e), m in sorted(matches.items(), key=lambda kv: (kv[1].sent.idx, kv[1].start, -kv[1].end)):
+        for _key, m in sorted(matches.items(), key=lambda kv: (kv[1].sent.idx, kv[1].start, -kv[1].end, kv[0][0])):
             sent = m.sent
+            cat = m.pattern.category
             c0 = doc[sent.doc_tokens[m.start]].idx
             last = doc[sent.doc_tokens[m.end - 1]]
             c1 = last.idx + len(last.text)
@@ -898,7 +916,7 @@ class RedFlagDetector:
             return person
         if self._is_past_resolved(sents, sent, m):
             return REASON_PAST_RESOLVED
-        if self._is_hypothetical(sent, m):
+        if self._is_hypothetical(sent, m) and not self._confirmed_later(sents, sent):
             return REASON_HYPOTHETICAL
         if not self._is_hedged(sent, m) and self._is_denied(sents, sent, m):
             return REASON_DENIED

@@ -195,7 +195,10 @@ class ConversationRepository:
             self._refs.pop(conversation_ref(self.secret_key, sender_id), None)
 
     def _ready(self) -> bool:
-        return has_events_table(self.engine)
+        # False only until Rasa has created its schema; cached once it exists.
+        if not getattr(self, "_has_events", False):
+            self._has_events = has_events_table(self.engine)
+        return self._has_events
 
     def exists(self, sender_id: str) -> bool:
         if self._ready():

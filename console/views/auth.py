@@ -12,7 +12,7 @@ from console.sessions import LOGIN_COOKIE, SESSION_COOKIE, sign
 from console.throttle import account_key, ip_key
 from console.views.util import form_value, safe_next
 from console.web import (
-    client_ip, clear_cookie, public, render, run_sync, services, session_cookie_value, set_cookie,
+    client_ip, clear_cookie, login_nonce, public, render, run_sync, services, session_cookie_value, set_cookie,
 )
 
 bp = Blueprint("auth")
@@ -21,7 +21,9 @@ LOGIN_COOKIE_AGE = 900
 
 def _login_form(request: Request, *, error: str = "", status: int = 200, username: str = "") -> HTTPResponse:
     svc = services(request)
-    nonce = secrets.token_urlsafe(24)
+    # Keep a valid pre-login nonce: a second tab (or the browser's favicon
+    # request) must not invalidate the form already on screen.
+    nonce = login_nonce(request) or secrets.token_urlsafe(24)
     resp = render(request, "login.html", status=status, error=error, username=username,
                   next=safe_next(request.args.get("next") or form_value(request, "next")),
                   csrf_token=csrf.make_token(svc.config.secret_key, nonce, purpose="login"))
@@ -63,6 +65,8 @@ async def login(request: Request) -> HTTPResponse:
                        client_ip(request))
         return _login_form(request, status=401, username=username, error="Wrong username or password.")
     await run_sync(svc.throttle.record_success, user.username)
+    await run_sync(svc.throttle.purge)
+    await run_sync(svc.sessions.purge_expired)
     token = await run_sync(svc.sessions.create, user)  # a fresh session id: no fixation
     await run_sync(svc.audit.record, user.username, "login", None, None, client_ip(request))
     resp = response.redirect(safe_next(form_value(request, "next")), status=303)

@@ -75,6 +75,9 @@ def test_every_route_is_refused_without_login(live_console, data):
     assert public == PUBLIC
     assert json.loads(anon.get("/health").body) == {"status": "ok"}
     assert anon.get("/static/console.css").status == 200
+    for sneaky in ("/static/../app.py", "/static/%2e%2e/app.py", "/static/..%2fapp.py", "/static/"):
+        r = anon.get(sneaky)
+        assert r.status in (303, 400, 403, 404) and "create_app" not in r.body, sneaky
 
 
 def test_public_marks_are_only_on_login_and_health():
@@ -138,6 +141,15 @@ def test_login_cookie_flags_logout_and_tampering(live_console):
     stale = Client(live_console.url)
     stale.jar.set_cookie(cookie)  # replaying the old cookie after logout
     assert stale.get("/").status == 303
+
+
+def test_login_form_survives_a_second_tab_and_the_favicon_request(live_console):
+    c = live_console.client()
+    first = c.get("/login")
+    assert c.get("/favicon.ico").status == 404  # unknown paths: a plain 404, no redirect, no new cookie
+    c.get("/login?next=/conversations")  # another tab
+    r = c.post("/login", {"csrf_token": Client.csrf(first.body), "username": "reception", "password": PASSWORD})
+    assert r.status == 303
 
 
 def test_wrong_password_and_account_lockout(live_console):

@@ -166,6 +166,19 @@ def active_element_matches(driver: WebDriver, selector: str) -> bool:
     return driver.execute_script("return !!document.activeElement && document.activeElement.matches(arguments[0]);", selector)
 
 
+@pytest.fixture(autouse=True)
+def widget_channel_configured(stack: Stack) -> None:
+    """Fail fast, with the fix, when Rasa runs the stock socket.io channel (the widget then gets no replies)."""
+    rasa = next(svc for svc in stack.services if svc.name == "rasa server")
+    credentials = Path(rasa.argv[rasa.argv.index("--credentials") + 1]).read_text()
+    if "widget.rasa_channel.WidgetSocketIOInput" not in credentials:
+        pytest.fail(
+            "credentials.yml configures Rasa's stock `socketio` channel. With python-socketio 5.18 it never "
+            "delivers replies to a session (enter_room is not awaited) and it fails on red-flag messages' `custom`. "
+            "Replace the `socketio:` key with `widget.rasa_channel.WidgetSocketIOInput:` (docs/widget.md)."
+        )
+
+
 # --------------------------------------------------------------- tests ---
 def test_faq_question_gets_the_answer(stack: Stack, driver: WebDriver) -> None:
     open_widget(driver, stack.widget_url + "/")
@@ -215,14 +228,14 @@ def test_red_flag_message_is_shown_as_urgent(stack: Stack, driver: WebDriver) ->
     try:
         urgent = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, ".rsw-log .rsw-msg-bot.rsw-urgent"))
     except TimeoutException:
-        channel_note = ""
-        if "widget.rasa_channel.WidgetSocketIOInput" not in (ROOT / "credentials.yml").read_text():
-            channel_note = (
-                "\ncredentials.yml uses Rasa's stock `socketio` channel, which never delivers `custom: {urgency: ...}` "
-                "with the text (and fails the turn on it): configure widget.rasa_channel.WidgetSocketIOInput "
-                "(see docs/widget.md)."
-            )
-        raise AssertionError(f"no urgent-styled message; the chat shows:\n{log_text(driver)}{channel_note}")
+        parsed = rasa_api(stack, "POST", "/model/parse", {"text": RED_FLAG})
+        entities = [(e.get("entity"), e.get("value")) for e in parsed.get("entities", [])]
+        raise AssertionError(
+            f"no urgent-styled message; the chat shows:\n{log_text(driver)}\n"
+            f"The model parses the message as intent {parsed.get('intent', {}).get('name')!r}, entities {entities}: "
+            "if that is not report_red_flag with a red_flag entity, check that models/facet-assistant.tar.gz was "
+            "trained with config.yml (RedFlagEntityDetector)."
+        )
 
     assert urgent.get_attribute("role") == "alert"
     assert urgent.get_attribute("data-urgency") == "emergency"

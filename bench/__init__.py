@@ -1,0 +1,1 @@
+"""Load/latency benchmark of the assistant (`make bench`); see bench/run_bench.py."""

@@ -1,0 +1,1 @@
+"""Rule-based red-flag detection (see detector.py, patterns.yml and component.py)."""

@@ -1,0 +1,234 @@
+"""Rasa graph component: the rule-based red-flag layer.
+
+Place it in the NLU pipeline AFTER the intent classifier, ResponseSelector and
+any fallback/gating components, e.g.
+
+    - name: components.red_flags.component.RedFlagEntityDetector
+      # patterns_file: components/red_flags/patterns.yml   (default: beside this module)
+      # intent_name: report_red_flag                        (default)
+
+For every message it runs `RedFlagDetector` on the spaCy doc that `SpacyNLP`
+put on the message (`text_spacy_doc`) and then:
+
+* if a red flag fires: adds one `red_flag` entity per fired category (most
+  urgent first: emergency > crisis > urgent) and, unless the ML layer already
+  said so, forces the intent to `report_red_flag`, keeping the original in
+  `red_flag_override` and putting `report_red_flag` first in `intent_ranking`;
+* if nothing fires but the ML intent is `report_red_flag` and the rules only
+  saw suppressed mentions (denied / someone else / past and resolved /
+  hypothetical), downgrades the intent to the best other intent in
+  `intent_ranking` and records the reasons in `red_flag_suppressed`;
+* if the ML layer says `report_red_flag` and the rules saw nothing at all, the
+  message is left alone: escalation happens when either layer fires.
+
+The pattern file is read from disk when the component is created (it is not
+copied into the trained model), so knowledge updates need a restart, not a
+retrain.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text, Type
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.utils.spacy_utils import SpacyNLP
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_CONFIDENCE,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    EXTRACTOR,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+from components.red_flags.detector import DEFAULT_PATTERNS_FILE, DetectionResult, RedFlagDetector
+
+logger = logging.getLogger(__name__)
+
+RED_FLAG_ENTITY = "red_flag"
+OVERRIDE_KEY = "red_flag_override"
+SUPPRESSED_KEY = "red_flag_suppressed"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@functools.lru_cache(maxsize=1)
+def _fallback_nlp() -> Any:
+    """Same recipe as scripts/build_spacy_pipeline.py, built in memory.
+
+    Only used when a message arrives without a spaCy doc (e.g. SpacyNLP missing
+    or the doc text does not line up with the message text).
+    """
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    try:
+        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+        nlp.initialize()
+    except Exception:  # pragma: no cover - lookups data missing
+        logger.warning("red flags: fallback pipeline without lemmatizer")
+        nlp = spacy.blank("en")
+        nlp.add_pipe("sentencizer")
+    return nlp
+
+
+def _resolve_patterns_file(value: Optional[Text]) -> Path:
+    if not value:
+        return DEFAULT_PATTERNS_FILE
+    path = Path(value)
+    if path.is_absolute() or path.exists():
+        return path
+    candidate = PROJECT_ROOT / path
+    return candidate if candidate.exists() else path
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
+)
+class RedFlagEntityDetector(GraphComponent, EntityExtractorMixin):
+    """Adds `red_flag` entities and enforces the `report_red_flag` intent."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        """Needs `SpacyNLP` earlier in the pipeline (it provides `text_spacy_doc`)."""
+        return [SpacyNLP]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            # path to the pattern file; relative paths are tried against the
+            # working directory and then the project root
+            "patterns_file": None,
+            # the intent that triggers the red-flag rule in the dialogue
+            "intent_name": "report_red_flag",
+        }
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["spacy", "yaml"]
+
+    def __init__(self, config: Dict[Text, Any], detector: Optional[RedFlagDetector] = None) -> None:
+        self._config = {**self.get_default_config(), **(config or {})}
+        self.intent_name: Text = self._config["intent_name"]
+        self.patterns_file = _resolve_patterns_file(self._config.get("patterns_file"))
+        # Fail loudly at start-up if the knowledge file is missing or broken:
+        # silently running without the safety layer is worse than not starting.
+        self.detector = detector or RedFlagDetector(patterns_file=self.patterns_file)
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> RedFlagEntityDetector:
+        """Creates the component (see parent class for full docstring)."""
+        return cls(config)
+
+    # ------------------------------------------------------------------ helpers
+    def _doc_for(self, message: Message) -> Any:
+        text = message.get(TEXT) or ""
+        doc = message.get(SPACY_DOCS[TEXT])
+        if doc is not None and len(doc.text) == len(text):
+            return doc
+        if doc is None:
+            logger.warning(
+                "RedFlagEntityDetector: message has no '%s'; is SpacyNLP in the pipeline? "
+                "Using a fallback pipeline.",
+                SPACY_DOCS[TEXT],
+            )
+        lowered = text.lower()
+        return _fallback_nlp()(lowered if len(lowered) == len(text) else text)
+
+    def detect(self, message: Message) -> DetectionResult:
+        return self.detector.detect(self._doc_for(message))
+
+    def _entities(self, message: Message, result: DetectionResult) -> List[Dict[Text, Any]]:
+        text = message.get(TEXT) or ""
+        entities = []
+        for det in result.first_per_category():  # most urgent first
+            entities.append(
+                {
+                    ENTITY_ATTRIBUTE_TYPE: RED_FLAG_ENTITY,
+                    ENTITY_ATTRIBUTE_VALUE: det.category,
+                    ENTITY_ATTRIBUTE_START: det.start,
+                    ENTITY_ATTRIBUTE_END: det.end,
+                    ENTITY_ATTRIBUTE_CONFIDENCE: 1.0,
+                    EXTRACTOR: self.name,
+                }
+            )
+        return entities
+
+    def _escalate(self, message: Message, result: DetectionResult) -> None:
+        existing = [e for e in (message.get(ENTITIES) or []) if not (e.get(EXTRACTOR) == self.name and e.get(ENTITY_ATTRIBUTE_TYPE) == RED_FLAG_ENTITY)]
+        message.set(ENTITIES, existing + self._entities(message, result), add_to_output=True)
+
+        intent = message.get(INTENT) or {}
+        if intent.get(INTENT_NAME_KEY) == self.intent_name:
+            return
+        forced = {INTENT_NAME_KEY: self.intent_name, PREDICTED_CONFIDENCE_KEY: 1.0}
+        message.set(OVERRIDE_KEY, {"original_intent": intent, "categories": result.categories}, add_to_output=True)
+        message.set(INTENT, dict(forced), add_to_output=True)
+        ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get(INTENT_NAME_KEY) != self.intent_name]
+        message.set(INTENT_RANKING_KEY, [dict(forced)] + ranking, add_to_output=True)
+
+    def _downgrade(self, message: Message, result: DetectionResult) -> None:
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        best = next((r for r in ranking if r.get(INTENT_NAME_KEY) not in (self.intent_name, None)), None)
+        if best is None:
+            # nothing to fall back to: keep the ML decision (err on the side of escalating)
+            return
+        original = message.get(INTENT) or {}
+        message.set(
+            SUPPRESSED_KEY,
+            {
+                "reasons": result.suppressed_reasons,
+                "categories": sorted({s.category for s in result.suppressed}),
+                "original_intent": original,
+            },
+            add_to_output=True,
+        )
+        message.set(
+            INTENT,
+            {INTENT_NAME_KEY: best[INTENT_NAME_KEY], PREDICTED_CONFIDENCE_KEY: best.get(PREDICTED_CONFIDENCE_KEY, 0.0)},
+            add_to_output=True,
+        )
+        message.set(
+            INTENT_RANKING_KEY,
+            [r for r in ranking if r.get(INTENT_NAME_KEY) != self.intent_name],
+            add_to_output=True,
+        )
+
+    # ------------------------------------------------------------------ graph API
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Detects red flags and adjusts entities/intent (see module docstring)."""
+        for message in messages:
+            if not message.get(TEXT):
+                continue
+            try:
+                result = self.detect(message)
+            except Exception:  # never take the assistant down; the ML layer still runs
+                logger.exception("RedFlagEntityDetector failed on a message; leaving it unchanged")
+                continue
+            if result.fired:
+                self._escalate(message, result)
+                continue
+            intent_name = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if intent_name == self.intent_name and result.suppressed:
+                self._downgrade(message, result)
+        return messages
