@@ -307,7 +307,8 @@ class ConversationRepository:
             items = [s for s in items if (s.unanswered > 0) == (filters.unanswered == "yes")]
         if filters.q:
             hits = self.search(filters.q, start, end)
-            items = [s for s in items if s.sender_id in hits]
+            needle = filters.q.casefold()
+            items = [s for s in items if s.sender_id in hits or needle in s.sender_id.casefold()]
         items.sort(key=lambda s: (-s.last_at, s.sender_id))
         return items, channels
 

@@ -99,7 +99,7 @@ def test_filters(seeded, repo):
     assert [s.sender_id for s in items] == ["rest-xyz", "sock-faq", "447700900123"]  # most recent first
 
 
-def test_text_search_matches_message_text_only(seeded, repo):
+def test_text_search_matches_message_text_and_ids(seeded, repo):
     f = lambda q: ids(repo.filtered(Filters(q=q), UTC)[0])  # noqa: E731
     assert f("INJECTIONS") == ["sock-faq"]
     assert f("few months") == ["sock-faq"]  # bot replies too
@@ -111,6 +111,8 @@ def test_text_search_matches_message_text_only(seeded, repo):
     assert f("injection_duration") == []     # intent / topic names are not message text
     assert f("report_red_flag") == []
     assert f("nothing like this") == []
+    assert f("7700900") == ["447700900123"]  # conversation ids match too
+    assert f("SOCK-") == ["sock-faq"]
 
 
 def test_paging(seeded, repo):

@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import GRAPH_PATH, new_sender, rest_send
 from tests.reliability.helpers import (
-    BIG_TEXT, LONG_ID, REST_ANSWER, REST_QUESTION, ROOT, TEXT_CASES, assert_servers_alive, assert_still_answers,
+    BIG_TEXT, LONG_ID, REST_ANSWER, REST_MORE, REST_QUESTION, ROOT, TEXT_CASES, assert_servers_alive, assert_still_answers,
     dumps, graph_messages_to, graph_texts, is_clear_answer, post_whatsapp, raw_post, texts, wait_until,
     whatsapp_notification, whatsapp_text,
 )
@@ -153,12 +153,11 @@ def test_rest_message_without_sender_is_refused_not_merged_into_a_shared_convers
 
 
 def test_rest_long_sender_keeps_its_conversation(stack) -> None:
+    """A 10 KB sender id is a conversation like any other: the follow-up uses the previous turn.
+    (Its tracker cannot be read through Rasa's HTTP API: the URL is too long, HTTP 413.)"""
     sender = LONG_ID + uuid.uuid4().hex
-    rest_send(stack, sender, REST_QUESTION)
-    from tests.reliability.helpers import tracker, user_texts
-
-    events = tracker(stack, sender)["events"]
-    assert user_texts(events)[-1] == REST_QUESTION
+    assert REST_ANSWER in texts(rest_send(stack, sender, REST_QUESTION))
+    assert REST_MORE in texts(rest_send(stack, sender, "tell me more"))
 
 
 # ------------------------------------------------------------------------------------------ socket.io
@@ -193,7 +192,7 @@ class SioChat:
         except queue.Empty:
             return None
 
-    def drain(self, first_wait: float, idle: float = 1.5) -> List[Any]:
+    def drain(self, first_wait: float, idle: float = 0.5) -> List[Any]:
         out = []
         try:
             out.append(self.replies.get(timeout=first_wait))
@@ -202,9 +201,22 @@ class SioChat:
         except queue.Empty:
             return out
 
-    def ask(self, session_id: str, text: Any, wait: float = 20.0) -> List[Any]:
+    def ask(self, session_id: str, text: Any, wait: float = 20.0, until=None) -> List[Any]:
+        """Send a message; collect bot_uttered events until `until(replies)` holds (default: an answer
+        other than the session disclaimer) or `wait` seconds pass."""
+        until = until or (lambda rs: any(t and not t.startswith("Hi, I'm the") for t in sio_texts(rs)))
         self.client.emit("user_uttered", {"message": text, "session_id": session_id})
-        return self.drain(wait)
+        out: List[Any] = []
+        deadline = time.monotonic() + wait
+        while not until(out):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                out.append(self.replies.get(timeout=left))
+            except queue.Empty:
+                break
+        return out
 
     def close(self) -> None:
         try:
@@ -217,6 +229,19 @@ def sio_texts(replies: List[Any]) -> List[str]:
     return [r.get("text") or "" for r in replies if isinstance(r, dict)]
 
 
+@pytest.fixture(scope="module")
+def sio_delivers(stack) -> bool:
+    """Does a normal question over socket.io get its answer at all? Asked once, so a channel that never
+    answers costs one wait instead of one per case."""
+    chat = SioChat(stack.rasa_url)
+    try:
+        sid = chat.session()
+        replies = chat.ask(sid, REST_QUESTION, wait=30.0, until=lambda rs: REST_ANSWER in sio_texts(rs)) if sid else []
+        return REST_ANSWER in sio_texts(replies)
+    finally:
+        chat.close()
+
+
 @pytest.fixture
 def sio(stack):
     chat = SioChat(stack.rasa_url)
@@ -224,29 +249,35 @@ def sio(stack):
     chat.close()
 
 
-def _normal_question_over_socketio(stack, chat: SioChat) -> None:
-    """After the bad input: the connection is still up, and a normal question is answered (REST and socket.io)."""
+def _socketio_not_answering() -> None:
+    if STOCK_SOCKETIO:
+        pytest.xfail(STOCK_SOCKETIO_REASON)
+    pytest.fail("socket.io never answers a normal question (see the sio_delivers fixture)")
+
+
+def _normal_question_over_socketio(stack, chat: SioChat, delivers: bool) -> None:
+    """After the bad input: the connection is still up, the servers too, and a normal question is
+    answered over REST and over socket.io."""
     assert chat.client.connected, "the server dropped the socket.io connection"
     assert_still_answers(stack)
     sid = chat.session()
     assert sid, "no session_confirm for a normal session_request"
-    replies = sio_texts(chat.ask(sid, REST_QUESTION))
-    if REST_ANSWER not in replies and STOCK_SOCKETIO:
-        pytest.xfail(STOCK_SOCKETIO_REASON)
+    if not delivers:
+        _socketio_not_answering()
+    replies = sio_texts(chat.ask(sid, REST_QUESTION, until=lambda rs: REST_ANSWER in sio_texts(rs)))
     assert REST_ANSWER in replies, f"socket.io: {REST_QUESTION!r} not answered normally: {replies}"
 
 
 @pytest.mark.parametrize("case", sorted(TEXT_CASES))
-def test_socketio_text_cases(stack, sio: SioChat, case: str) -> None:
+def test_socketio_text_cases(stack, sio: SioChat, sio_delivers: bool, case: str) -> None:
     sid = sio.session()
     assert sid
-    replies = sio.ask(sid, TEXT_CASES[case], wait=60.0 if case == "100kb" else 20.0)
+    wait = (60.0 if case == "100kb" else 20.0) if sio_delivers else 1.0
+    replies = sio.ask(sid, TEXT_CASES[case], wait=wait)
     assert_servers_alive(stack)
-    if not replies and STOCK_SOCKETIO:
-        assert_still_answers(stack)
-        pytest.xfail(STOCK_SOCKETIO_REASON)
-    assert any(sio_texts(replies)), f"{case}: no answer over socket.io: {replies}"
-    _normal_question_over_socketio(stack, sio)
+    if sio_delivers:
+        assert any(sio_texts(replies)), f"{case}: no answer over socket.io: {replies}"
+    _normal_question_over_socketio(stack, sio, sio_delivers)
 
 
 SIO_BAD_EVENTS = {
@@ -269,25 +300,25 @@ SIO_BAD_EVENTS = {
 
 
 @pytest.mark.parametrize("case", sorted(SIO_BAD_EVENTS))
-def test_socketio_bad_events(stack, sio: SioChat, case: str) -> None:
+def test_socketio_bad_events(stack, sio: SioChat, sio_delivers: bool, case: str) -> None:
     sid = sio.session()
     assert sid
     event, data = SIO_BAD_EVENTS[case]
     if isinstance(data, dict):
         data = {k: (sid if v == "SID" else v) for k, v in data.items()}
     sio.client.emit(event, data)
-    sio.drain(first_wait=1.5, idle=0.5)  # whatever comes back (nothing is fine)
+    sio.drain(first_wait=1.0 if sio_delivers else 0.3, idle=0.3)  # whatever comes back (nothing is fine)
     while not sio.confirms.empty():
         sio.confirms.get_nowait()
-    _normal_question_over_socketio(stack, sio)
+    _normal_question_over_socketio(stack, sio, sio_delivers)
 
 
-def test_socketio_long_session_id_conversation(stack, sio: SioChat) -> None:
+def test_socketio_long_session_id_conversation(stack, sio: SioChat, sio_delivers: bool) -> None:
     """A 10 KB session id asked for in session_request: refused or used, never a crash."""
     sid = sio.session(LONG_ID)
     assert sid, "no session_confirm for a 10 KB session id"
-    sio.ask(sid, REST_QUESTION, wait=10.0)
-    _normal_question_over_socketio(stack, sio)
+    sio.ask(sid, REST_QUESTION, wait=10.0 if sio_delivers else 1.0)
+    _normal_question_over_socketio(stack, sio, sio_delivers)
 
 
 # ------------------------------------------------------------------------------------------ WhatsApp
@@ -364,15 +395,20 @@ def test_whatsapp_bad_bodies(stack, recorder, case: str) -> None:
     _whatsapp_still_answers(stack, recorder)
 
 
+BAD_SIGNATURES = {"missing": None, "empty": "", "wrong_hmac": "sha256=" + "0" * 64, "sha1": "sha1=abc",
+                  "latin1_garbage": "sha256=\u00e9\u00e9", "10kb": "x" * 10_000}
+
+
 @needs_whatsapp
-@pytest.mark.parametrize("signature", [None, "", "sha256=" + "0" * 64, "sha1=abc", "sha256=\u00e9\u00e9", "x" * 10_000])
-def test_whatsapp_bad_signatures_get_403(stack, recorder, signature) -> None:
+@pytest.mark.parametrize("case", sorted(BAD_SIGNATURES))
+def test_whatsapp_bad_signatures_are_refused(stack, recorder, case: str) -> None:
     body = dumps(whatsapp_text(wa_id(), REST_QUESTION, wamid()))
     try:
-        status, _ = post_whatsapp(stack, body, signature=signature)
+        status, _ = post_whatsapp(stack, body, signature=BAD_SIGNATURES[case])
     except UnicodeEncodeError:  # the HTTP client refuses to send a non-Latin-1 header: nothing reached the server
         return
-    assert status == 403, f"signature {signature!r:.40}: HTTP {status}"
+    # 403 from the channel; a 10 KB header is refused by Sanic itself (413) before the channel sees it
+    assert status in (403, 413, 431), f"{case}: HTTP {status}"
     assert_servers_alive(stack)
 
 

@@ -279,6 +279,22 @@ def test_reload_restores_the_conversation(stack: Stack, driver: WebDriver) -> No
     assert REST_QUESTION in said and "thank you" in said
 
 
+def test_new_conversation_clears_the_device(stack: Stack, driver: WebDriver) -> None:
+    open_widget(driver, stack.widget_url + "/")
+    wait_for_greeting(driver)
+    send_with_button(driver, REST_QUESTION)
+    wait_for_log(driver, REST_ANSWER)
+    first_session = stored_state(driver)["sessionId"]
+
+    driver.find_element(By.CSS_SELECTOR, ".rsw-restart").click()
+    driver.switch_to.alert.accept()
+    wait_for_greeting(driver)
+    assert REST_ANSWER not in log_text(driver)
+    state = stored_state(driver)
+    assert state["sessionId"] and state["sessionId"] != first_session
+    assert REST_QUESTION not in json.dumps(state), "the old transcript is gone from localStorage"
+
+
 def test_phone_sized_screen(stack: Stack, phone: WebDriver) -> None:
     open_widget(phone, stack.widget_url + "/")
     panel = phone.find_element(By.ID, "rsw-panel")
