@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from console.masking import mask_phone_numbers
-from console.repositories.conversations import Transcript, TranscriptItem
+from console.repositories.conversations import Transcript
 from console.repositories.unanswered import UnansweredGroup
 
 EVENT_COLUMNS = [

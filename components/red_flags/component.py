@@ -16,8 +16,9 @@ put on the message (`text_spacy_doc`) and then:
   `red_flag_override` and putting `report_red_flag` first in `intent_ranking`;
 * if nothing fires but the ML intent is `report_red_flag` and the rules only
   saw suppressed mentions (denied / someone else / past and resolved /
-  hypothetical), downgrades the intent to the best other intent in
-  `intent_ranking` and records the reasons in `red_flag_suppressed`;
+  hypothetical) and no unsuppressed one (see `mentions` in patterns.yml),
+  downgrades the intent to the best other intent in `intent_ranking` and
+  records the reasons in `red_flag_suppressed`;
 * if the ML layer says `report_red_flag` and the rules saw nothing at all, the
   message is left alone: escalation happens when either layer fires.
 
@@ -39,6 +40,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import SPACY_DOCS
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.utils.spacy_utils import SpacyNLP
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
     ENTITIES,
     ENTITY_ATTRIBUTE_CONFIDENCE,
@@ -187,6 +189,20 @@ class RedFlagEntityDetector(GraphComponent, EntityExtractorMixin):
         ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get(INTENT_NAME_KEY) != self.intent_name]
         message.set(INTENT_RANKING_KEY, [dict(forced)] + ranking, add_to_output=True)
 
+    def _escalate_uncertain(self, message: Message) -> None:
+        """Never guess on safety: if the unsure ML layer leans towards a red flag, escalate.
+
+        FallbackClassifier runs first, so a low-confidence `report_red_flag`
+        would otherwise become a topic suggestion. Here it escalates instead
+        (category unspecified), unless the rules saw only a denied, someone
+        else's, past or hypothetical mention.
+        """
+        ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME]
+        if not ranking or ranking[0].get(INTENT_NAME_KEY) != self.intent_name:
+            return
+        message.set(OVERRIDE_KEY, {"original_intent": message.get(INTENT), "uncertain": True}, add_to_output=True)
+        message.set(INTENT, {INTENT_NAME_KEY: self.intent_name, PREDICTED_CONFIDENCE_KEY: ranking[0].get(PREDICTED_CONFIDENCE_KEY, 0.0)}, add_to_output=True)
+
     def _downgrade(self, message: Message, result: DetectionResult) -> None:
         ranking = message.get(INTENT_RANKING_KEY) or []
         best = next((r for r in ranking if r.get(INTENT_NAME_KEY) not in (self.intent_name, None)), None)
@@ -229,6 +245,11 @@ class RedFlagEntityDetector(GraphComponent, EntityExtractorMixin):
                 self._escalate(message, result)
                 continue
             intent_name = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            if intent_name == self.intent_name and result.suppressed:
+            if intent_name == DEFAULT_NLU_FALLBACK_INTENT_NAME and not result.suppressed:
+                self._escalate_uncertain(message)
+                continue
+            if intent_name == self.intent_name and result.suppressed and not result.mentions:
+                # the rules saw the topic only in a denied / someone else's /
+                # past / hypothetical context, and nowhere as a report
                 self._downgrade(message, result)
         return messages

@@ -28,12 +28,10 @@ The result lists fired detections and suppressed mentions separately.
 """
 from __future__ import annotations
 
-import bisect
 import functools
 import gzip
 import json
 import logging
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -99,6 +97,9 @@ class DetectionResult:
     text: str
     detections: List[Detection] = field(default_factory=list)
     suppressed: List[SuppressedMention] = field(default_factory=list)
+    # bare topic words ("bladder", "fall") in a reporting context: not enough to
+    # fire, but evidence against overruling an ML-only red flag
+    mentions: List[Detection] = field(default_factory=list)
 
     @property
     def fired(self) -> bool:
@@ -136,6 +137,7 @@ class DetectionResult:
             "categories": self.categories,
             "detections": [d.as_dict() for d in self.detections],
             "suppressed": [s.as_dict() for s in self.suppressed],
+            "mentions": [m.as_dict() for m in self.mentions],
         }
 
 
@@ -227,6 +229,7 @@ class _Pattern:
     requires: Tuple[str, ...] = ()
     unless: Optional["re.Pattern[str]"] = None
     history_is_flag: bool = False
+    mention_only: bool = False
 
 
 def _wrap(body: str) -> str:
@@ -252,6 +255,10 @@ class _Knowledge:
             if urgency not in URGENCY_RANK:
                 raise ValueError(f"{source}: category {cid} has unknown urgency {urgency!r}")
             self.categories.append({"id": cid, "urgency": urgency, "description": cat.get("description", "")})
+            for idx, rx in enumerate(cat.get("mentions") or []):
+                self.patterns.append(
+                    _Pattern(category=cid, urgency=urgency, pid=f"{cid}~mention{idx}", regex=self._compile(rx, f"{cid}.mentions"), mention_only=True)
+                )
             for idx, spec in enumerate(cat.get("patterns") or []):
                 if isinstance(spec, str):
                     spec = {"regex": spec}
@@ -286,6 +293,7 @@ class _Knowledge:
         self.neg_terminators = frozenset(neg.get("terminators") or ())
         self.neg_subject_breakers = frozenset(neg.get("subject_breakers") or ())
         self.neg_scope_breakers = frozenset(neg.get("scope_breakers") or ())
+        self.neg_post_normal = re.compile(self._expand(neg["post_normal"])) if neg.get("post_normal") else None
         post = neg.get("post_cues") or []
         self.neg_post = re.compile(r"^\s*(?:[,:?!.-]\s*)*(?:" + _alternation([self._expand(p) for p in post]) + r")\s*[.!?,]*\s*$") if post else None
 
@@ -816,6 +824,8 @@ class RedFlagDetector:
         if k.neg_post is not None and not self._intrinsically_negative(sent, m):
             rest_words = self._words(sent, m.end, c_end)
             rest = " ".join(rest_words)
+            if k.neg_post_normal is not None and k.neg_post_normal.match(rest):
+                return True  # "my balance is fine"
             if rest_words and k.neg_post.match(rest):
                 return True
             if not [w for w in rest_words if w not in (",", "?", ":", "-", ".", "!")]:
@@ -873,6 +883,7 @@ class RedFlagDetector:
                         break
 
         fired: Dict[Tuple[str, int, int], Detection] = {}
+        mentions: Dict[Tuple[str, int, int], Detection] = {}
         suppressed: Dict[Tuple[str, int, int], SuppressedMention] = {}
         for _key, m in sorted(matches.items(), key=lambda kv: (kv[1].sent.idx, kv[1].start, -kv[1].end, kv[0][0])):
             sent = m.sent
@@ -882,7 +893,7 @@ class RedFlagDetector:
             c1 = last.idx + len(last.text)
             reason = self._judge(sents, sent, m, asking_for_other)
             if reason is None:
-                fired[(cat, c0, c1)] = Detection(
+                (mentions if m.pattern.mention_only else fired)[(cat, c0, c1)] = Detection(
                     category=cat,
                     urgency=m.pattern.urgency,
                     text=text[c0:c1],
@@ -906,7 +917,11 @@ class RedFlagDetector:
                 )
         result.detections = sort_by_urgency(_merge_overlaps(list(fired.values())))
         result.suppressed = sorted(
-            (s for key, s in suppressed.items() if key not in fired), key=lambda s: (s.start, s.category)
+            (s for key, s in suppressed.items() if key not in fired and key not in mentions), key=lambda s: (s.start, s.category)
+        )
+        result.mentions = sorted(
+            (d for key, d in mentions.items() if d.category not in {f.category for f in result.detections}),
+            key=lambda d: (d.start, d.category),
         )
         return result
 

@@ -124,6 +124,7 @@ class TranscriptItem:
     info: Optional[UserMessageInfo] = None
     ticket: Optional[Ticket] = None
     core_fallback: bool = False
+    during_handoff: bool = False   # a user message the assistant held back (staff were handling it)
 
 
 @dataclass
@@ -343,7 +344,7 @@ class ConversationRepository:
             if kind == "user":
                 info = analyse_user_event(e, self.low_confidence)
                 channel = info.channel or channel
-                last_user = TranscriptItem("user", at, text=info.text, info=info)
+                last_user = TranscriptItem("user", at, text=info.text, info=info, during_handoff=in_handoff)
                 items.append(last_user)
             elif kind == "bot":
                 meta = e.get("metadata") or {}

@@ -56,7 +56,9 @@ def analyse_user_event(data: Dict[str, Any], low_confidence: float = 0.6) -> Use
     selector = ((parse.get("response_selector") or {}).get(FAQ_INTENT) or {})
     response = selector.get("response") or {}
     key = response.get("intent_response_key") or intent.get("full_retrieval_intent_name") or ""
-    if "/" in key:
+    # The response selector ranks topics for every message; its pick only means
+    # something when the message was (or might have been) an FAQ question.
+    if "/" in key and info.intent in (FAQ_INTENT, FALLBACK_INTENT):
         info.topic = key.split("/", 1)[1]
         info.topic_confidence = _float(response.get("confidence"))
     for entity in parse.get("entities") or []:

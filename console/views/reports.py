@@ -1,7 +1,7 @@
 """The unanswered-questions report and its exports (CSV, Rasa NLU YAML stub)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse

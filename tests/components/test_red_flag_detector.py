@@ -487,6 +487,16 @@ def test_component_leaves_ml_red_flag_alone_when_rules_saw_nothing(component, sp
     assert message.get("red_flag_suppressed") is None and not red_flag_entities(message)
 
 
+@pytest.mark.parametrize("text", ["my bladder has been a bit odd", "I haven't fallen but my bladder has been a bit odd"])
+def test_component_keeps_ml_red_flag_when_a_topic_word_is_reported(component, spacy_nlp_component, spacy_model, text: str) -> None:
+    """A bare topic word in a reporting context ("my bladder ...") is not enough to
+    fire the rules, but it is enough not to overrule the ML layer."""
+    message = parsed_message(text, "report_red_flag", {"report_red_flag": 0.6, "faq": 0.4}, spacy_nlp_component, spacy_model)
+    component.process([message])
+    assert message.get("intent")["name"] == "report_red_flag"
+    assert message.get("red_flag_suppressed") is None
+
+
 def test_component_leaves_ordinary_faq_alone(component, spacy_nlp_component, spacy_model) -> None:
     message = parsed_message("how long do facet injections last?", "faq", {"faq": 0.95, "greet": 0.05}, spacy_nlp_component, spacy_model)
     before = copy.deepcopy(message.data)

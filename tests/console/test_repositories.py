@@ -5,7 +5,7 @@ import csv
 import io
 import json
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -144,7 +144,7 @@ def test_transcript(seeded, repo):
     assert "handoff" in kinds and "ticket" in kinds and "session" in kinds
     assert not any(i.kind == "slot" and i.name == "emergency_number" for i in red.items)
     user = next(i for i in red.items if i.kind == "user")
-    assert ("red_flag", "cauda_equina") in user.info.entities
+    assert ("red_flag", "cauda_equina") in user.info.entities and not user.during_handoff
 
     rest = repo.transcript("rest-xyz")
     assert [i.core_fallback for i in rest.items if i.kind == "user"] == [False, True]
@@ -152,6 +152,10 @@ def test_transcript(seeded, repo):
 
 def test_handoff_state_follows_the_last_slot_and_restarts(seeded, repo, writer):
     assert repo.in_handoff("447700900123")
+    writer.save("447700900123", [writer.user("hello? anyone?", "greet", 0.9, channel="whatsapp", topic="symptoms"),
+                                 writer.action("action_listen")])
+    held = [i for i in repo.transcript("447700900123").items if i.kind == "user"][-1]
+    assert held.during_handoff and held.info.topic is None  # a greeting has no FAQ topic
     writer.save("447700900123", [writer.slot("handoff_active", False)])
     assert not repo.in_handoff("447700900123")
     writer.save("447700900123", [writer.slot("handoff_active", True), writer.restart()])

@@ -37,6 +37,17 @@ NEGATIVES = [
 ]
 
 
+def safety_advice(messages) -> dict:
+    """The safety message: Rasa's REST channel sends its text and its `custom`
+    urgency marker as two consecutive messages."""
+    for i, m in enumerate(messages):
+        urgency = (m.get("custom") or {}).get("urgency")
+        if urgency:
+            text = m.get("text") or (messages[i - 1].get("text", "") if i else "")
+            return {"urgency": urgency, "text": text}
+    return {}
+
+
 def urgency_of(category: str) -> str:
     return {c["id"]: c["urgency"] for c in yaml.safe_load(SPEC.read_text())["categories"]}[category]
 
@@ -51,8 +62,8 @@ def test_each_category_escalates_with_the_right_advice(stack, recorder, category
     messages = rest_send(stack, sender, CATEGORY_MESSAGES[category])
     texts = [m.get("text", "") for m in messages]
     urgency = urgency_of(category)
-    safety = next((m for m in messages if (m.get("custom") or {}).get("urgency")), None)
-    assert safety is not None, texts
+    safety = safety_advice(messages)
+    assert safety.get("urgency") == urgency, texts
     assert URGENCY_WORDS[urgency] in safety["text"], safety
     assert any("member of staff will reply" in t for t in texts)
     (ticket,) = tickets_for(sender)
@@ -79,7 +90,7 @@ def test_red_flag_inside_a_long_faq_message_still_escalates(stack) -> None:
     text = ("Hi, I've had lower back pain for a few weeks and wondered whether I should rest or keep moving, "
             "and how long injections last. Also since yesterday I can't really feel anything when I wipe.")
     messages = rest_send(stack, sender, text)
-    assert any((m.get("custom") or {}).get("urgency") == "emergency" for m in messages), messages
+    assert safety_advice(messages).get("urgency") == "emergency", messages
     assert tickets_for(sender)[0].category == "cauda_equina"
 
 
@@ -97,7 +108,7 @@ def test_handoff_pauses_faq_answers_until_staff_resume(stack) -> None:
     assert any(e["event"] == "user" and e.get("text") == "should I rest?" for e in events)
     # A new red flag during handoff still gets safety advice at once.
     msgs = rest_send(stack, sender, "now i can't feel my legs properly and i've wet myself")
-    assert any((m.get("custom") or {}).get("urgency") == "emergency" for m in msgs)
+    assert safety_advice(msgs).get("urgency") == "emergency", msgs
     asyncio.run(api.resume_bot(sender, "sam"))
     replies = [m.get("text", "") for m in rest_send(stack, sender, "is it arthritis?")]
     assert any("arthritis" in r.lower() for r in replies), replies
@@ -108,7 +119,7 @@ def test_safety_message_still_sent_when_the_action_server_is_down(stack) -> None
     try:
         sender = new_sender("noactions")
         messages = rest_send(stack, sender, CATEGORY_MESSAGES["cauda_equina"])
-        safety = [m for m in messages if (m.get("custom") or {}).get("urgency") == "emergency"]
-        assert safety and "999" in safety[0]["text"], messages
+        safety = safety_advice(messages)
+        assert safety.get("urgency") == "emergency" and "999" in safety["text"], messages
     finally:
         stack.restart_service("action server")

@@ -479,6 +479,7 @@
   function startTyping() {
     ui.typing.classList.add("rsw-typing-on");
     ui.typingText.textContent = "The assistant is typing";
+    scrollToEnd(); // the indicator takes room from the log: keep the newest message in view
     clearTimeout(replyTimer);
     replyTimer = setTimeout(function () {
       stopTyping();
