@@ -59,7 +59,7 @@ def open_ticket(tracker: Tracker, *, kind: str, category: str, urgency: str) -> 
     """Write the ticket and start notifying staff; returns None if storage failed."""
     try:
         store = TicketStore(get_engine(load_settings().db_url))
-        ticket = store.create(
+        ticket, created = store.create(
             dedupe_key=_dedupe_key(tracker, kind),
             conversation_id=tracker.sender_id,
             channel=tracker.get_latest_input_channel() or "unknown",
@@ -70,7 +70,7 @@ def open_ticket(tracker: Tracker, *, kind: str, category: str, urgency: str) -> 
     except Exception:
         logger.exception("could not record handoff ticket for %s", tracker.sender_id)
         return None
-    if ticket.notification_status == "pending" and ticket.notification_attempts == 0:
+    if created:  # a retried escalation must not notify staff twice
         task = asyncio.get_running_loop().create_task(_notify(store, ticket))
         _background.add(task)
         task.add_done_callback(_background.discard)

@@ -47,12 +47,12 @@ def wait_http(url: str, timeout_s: float, proc: Optional[subprocess.Popen] = Non
     raise TimeoutError(f"{url} not ready after {timeout_s:.0f}s ({last})")
 
 
-def load_or_create_token(var_dir: Path) -> str:
-    """RASA_TOKEN from the environment, else one generated once and kept in var/."""
-    token = os.environ.get("RASA_TOKEN", "").strip()
+def load_or_create_secret(var_dir: Path, env_name: str) -> str:
+    """A secret from the environment, else one generated once and kept in var/secrets/."""
+    token = os.environ.get(env_name, "").strip()
     if token:
         return token
-    path = var_dir / "secrets" / "rasa_token"
+    path = var_dir / "secrets" / env_name.lower()
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +96,8 @@ class Stack:
                 setattr(self, attr, free_port())
         self.var_dir = Path(self.var_dir).resolve()
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        self.token = load_or_create_token(self.var_dir)
+        self.token = load_or_create_secret(self.var_dir, "RASA_TOKEN")
+        self.console_secret = load_or_create_secret(self.var_dir, "CONSOLE_SECRET_KEY")
 
     @property
     def rasa_url(self) -> str:
@@ -120,6 +121,7 @@ class Stack:
             ACTION_SERVER_URL=f"http://{self.host}:{self.action_port}/webhook",
             RASA_URL=self.rasa_url,
             RASA_TOKEN=self.token,
+            CONSOLE_SECRET_KEY=self.console_secret,
             SQLALCHEMY_SILENCE_UBER_WARNING="1",
             TF_CPP_MIN_LOG_LEVEL="2",
             HF_HUB_OFFLINE="1",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -89,8 +89,11 @@ class TicketStore:
         category: str,
         urgency: str,
         trigger_message: str,
-    ) -> Ticket:
-        """Create a ticket once per dedupe key; a retried escalation returns the first."""
+    ) -> Tuple[Ticket, bool]:
+        """Create a ticket once per dedupe key; a retried escalation gets the first back.
+
+        Returns the ticket and whether this call created it.
+        """
         if urgency not in URGENCY_ORDER:
             raise TicketError(f"unknown urgency {urgency!r}")
         with self.engine.begin() as conn:
@@ -98,7 +101,7 @@ class TicketStore:
                 sa.select(tickets_table).where(tickets_table.c.dedupe_key == dedupe_key)
             ).first()
             if existing is not None:
-                return Ticket.from_row(existing)
+                return Ticket.from_row(existing), False
             result = conn.execute(
                 tickets_table.insert().values(
                     dedupe_key=dedupe_key,
@@ -115,7 +118,7 @@ class TicketStore:
                 )
             )
             ticket_id = result.inserted_primary_key[0]
-        return self.get(ticket_id)
+        return self.get(ticket_id), True
 
     def get(self, ticket_id: int) -> Ticket:
         with self.engine.connect() as conn:

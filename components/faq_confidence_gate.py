@@ -67,6 +67,8 @@ class FaqConfidenceGate(GraphComponent):
             reason = self.uncertainty(message)
             if reason is None:
                 continue
-            message.data["faq_gate"] = {"reason": reason, "original_intent": message.get(INTENT)}
-            message.data[INTENT] = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: self.threshold}
+            message.set("faq_gate", {"reason": reason, "original_intent": message.get(INTENT)}, add_to_output=True)
+            message.set(
+                INTENT, {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: self.threshold}, add_to_output=True
+            )
         return messages

@@ -163,7 +163,9 @@ class RedFlagEntityDetector(GraphComponent, EntityExtractorMixin):
     def _entities(self, message: Message, result: DetectionResult) -> List[Dict[Text, Any]]:
         text = message.get(TEXT) or ""
         entities = []
-        for det in result.first_per_category():  # most urgent first
+        # Only the most urgent category becomes the `red_flag` entity: the slot it
+        # fills picks the safety advice, and must never pick a milder one.
+        for det in result.first_per_category()[:1]:
             entities.append(
                 {
                     ENTITY_ATTRIBUTE_TYPE: RED_FLAG_ENTITY,

@@ -26,8 +26,16 @@ def hook(monkeypatch):
 
 
 async def _drain() -> None:
-    while handoff._background:
-        await asyncio.gather(*list(handoff._background))
+    """Wait for this test's background notifications (tasks of the running loop)."""
+    loop = asyncio.get_running_loop()
+    while pending := [t for t in handoff._background if t.get_loop() is loop and not t.done()]:
+        await asyncio.gather(*pending)
+
+
+@pytest.fixture(autouse=True)
+async def drain_notifications():
+    yield
+    await _drain()
 
 
 def red_flag_tracker(category: str = "cauda_equina", text: str = "I've wet myself and my back is killing me"):
@@ -125,8 +133,8 @@ def test_queue_orders_by_urgency_then_age_and_closed_tickets_stay_closed(db_url)
     common = dict(channel="rest", trigger_message="t")
     store.create(dedupe_key="a", conversation_id="a", category="request_human", urgency="routine", **common)
     store.create(dedupe_key="b", conversation_id="b", category="severe_worsening_pain", urgency="urgent", **common)
-    c = store.create(dedupe_key="c", conversation_id="c", category="cauda_equina", urgency="emergency", **common)
-    assert [t.conversation_id for t in store.list()] == ["c", "b", "a"]
+    c, created = store.create(dedupe_key="c", conversation_id="c", category="cauda_equina", urgency="emergency", **common)
+    assert created and [t.conversation_id for t in store.list()] == ["c", "b", "a"]
     store.set_status(c.id, "closed", by="nurse", note="called patient")
     assert [t.conversation_id for t in store.list()] == ["b", "a"]
     with pytest.raises(TicketError):

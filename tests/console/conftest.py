@@ -196,6 +196,6 @@ def seed_red_flag_conversation(writer: ConversationWriter, sender: str, engine_u
         w.slot("handoff_active", True), w.action("action_listen"),
     ])
     store = TicketStore(get_engine(engine_url))
-    ticket = store.create(dedupe_key=f"{sender}:red_flag:{time.time()}", conversation_id=sender, channel=channel,
+    ticket, _ = store.create(dedupe_key=f"{sender}:red_flag:{time.time()}", conversation_id=sender, channel=channel,
                           category="cauda_equina", urgency="emergency", trigger_message=text)
     return ticket.id, store

@@ -85,7 +85,7 @@ def test_retention(console_env, writer, engines):
     w.at(now - 400 * DAY)
     w.save("old-person", w.session() + [w.user("hello", "greet", 0.9), w.action("utter_greet"), w.bot("Hi")])
     tickets = TicketStore(clinic)
-    old_ticket = tickets.create(dedupe_key="o1", conversation_id="old-person", channel="rest", category="request_human",
+    old_ticket, _ = tickets.create(dedupe_key="o1", conversation_id="old-person", channel="rest", category="request_human",
                                 urgency="routine", trigger_message="hello")
     # Returning person: an old session plus a current one. Only the old session goes.
     w.at(now - 500 * DAY)
@@ -95,7 +95,7 @@ def test_retention(console_env, writer, engines):
     # Recent conversation: untouched.
     w.at(now - 5 * DAY)
     w.save("recent", w.session() + [w.user("hi", "greet", 0.9)])
-    closed_old = tickets.create(dedupe_key="c1", conversation_id="recent", channel="rest", category="request_human",
+    closed_old, _ = tickets.create(dedupe_key="c1", conversation_id="recent", channel="rest", category="request_human",
                                 urgency="routine", trigger_message="hi")
     tickets.set_status(closed_old.id, "closed", by="t", note="done")
     with clinic.begin() as conn:  # make that closed ticket 2 years old
