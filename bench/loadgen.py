@@ -61,6 +61,7 @@ class LevelResult:
         lat = self.latencies_ms()
         red = [r for r in self.turns if r.kind == "red_flag" and r.outcome == "ok"]
         answered = [r for r in self.turns if r.outcome == "ok" and r.kind != "red_flag"]
+        empty = [r for r in answered if r.empty]
         cpu_total = sum(self.cpu_s.values())
         return {
             "name": self.name,
@@ -78,7 +79,9 @@ class LevelResult:
             "mean_ms": round(sum(lat) / len(lat), 1) if lat else None,
             "errors": self.errors,
             "timeouts": self.timeouts,
-            "empty_replies": sum(1 for r in answered if r.empty),
+            "empty_replies": len(empty),
+            "empty_by_kind": {k: sum(1 for r in empty if r.kind == k) for k in sorted({r.kind for r in empty})},
+            "unexpected_escalations": sum(1 for r in answered if r.escalated),
             "red_flags_sent": len(red),
             "red_flags_escalated": sum(1 for r in red if r.escalated),
             "server_cpu_s": {k: round(v, 2) for k, v in self.cpu_s.items()},
@@ -139,36 +142,43 @@ async def run_level(
     timeout_s: float = 10.0,
     seed: int = 0,
     sender_prefix: str = "bench",
-    max_turns: Optional[int] = None,
+    min_turns: int = 0,
+    max_duration_s: Optional[float] = None,
 ) -> LevelResult:
-    """Run `concurrency` simulated people for `duration_s` (or `max_turns` in total)."""
+    """Run `concurrency` simulated people for `duration_s`, and on until at least `min_turns`
+    turns are done, but never longer than `max_duration_s` (default 3 x duration_s)."""
     url = f"{rasa_url}/webhooks/rest/webhook"
     result = LevelResult(name, concurrency, duration_s, think_s)
     t_level = time.perf_counter()
     deadline = t_level + duration_s
-    budget = {"turns": max_turns if max_turns is not None else 10**9}
+    hard_deadline = t_level + (max_duration_s if max_duration_s is not None else 3 * duration_s)
     connector = aiohttp.TCPConnector(limit=concurrency + 4, force_close=False)
+
+    def keep_going(extra_s: float = 0.0) -> bool:
+        now = time.perf_counter() + extra_s
+        return now < hard_deadline and (now < deadline or len(result.turns) < min_turns)
 
     async def person(i: int, session: aiohttp.ClientSession) -> None:
         rng = random.Random(seed * 100003 + i)
         k = 0
         # spread the first turns over one think interval, as people arrive at different times
         await asyncio.sleep(rng.uniform(0, think_s[1]) if think_s[1] > 0 else 0)
-        while time.perf_counter() < deadline and budget["turns"] > 0:
+        while keep_going():
             sender = f"{sender_prefix}-{name}-{i}-{k}"
             k += 1
             result.conversations += 1
             for turn in conversation(rng, book):
-                if time.perf_counter() >= deadline or budget["turns"] <= 0:
+                if not keep_going():
                     return
-                budget["turns"] -= 1
                 r = await send_turn(session, url, sender, turn.text, turn.kind, t_level, timeout_s)
                 result.turns.append(r)
-                if think_s[1] > 0:
-                    pause = rng.uniform(*think_s)
-                    if time.perf_counter() + pause >= deadline:
-                        return
+                pause = rng.uniform(*think_s) if think_s[1] > 0 else 0.0
+                if pause and not keep_going(pause):
+                    return
+                if pause:
                     await asyncio.sleep(pause)
+                if r.escalated:  # in handoff now (a red flag, or a question taken for one): a new conversation
+                    break
 
     async with aiohttp.ClientSession(connector=connector) as session:
         await asyncio.gather(*(person(i, session) for i in range(concurrency)))

@@ -30,6 +30,10 @@ def fmt(x: Any, unit: str = "", digits: int = 0) -> str:
     return f"{x:,}{unit}" if isinstance(x, int) else f"{x}{unit}"
 
 
+def _kinds(d: Optional[Dict[str, int]]) -> str:
+    return f" ({', '.join(f'{k} {v}' for k, v in d.items())})" if d else ""
+
+
 def ratio(a: Optional[float], b: Optional[float]) -> str:
     if a is None or b in (None, 0):
         return "–"
@@ -104,6 +108,11 @@ def charts(results: Dict[str, Any]) -> Dict[str, str]:
         ax.set_xlabel("concurrent conversations")
         ax.set_title(f"turn latency, {title}")
         ax.set_yscale("log")
+        ax.set_ylim(10, max(1000.0, 2 * max((lv(results, l, n, "p99_ms") or 0) for l in labels for n in names)))
+        for patch in ax.patches:
+            h = patch.get_height()
+            if h > 0:
+                ax.annotate(f"{h:.0f}", (patch.get_x() + patch.get_width() / 2, h), ha="center", va="bottom", fontsize=7)
         if key == "p95_ms":
             ax.axhline(P95_TARGET_MS, color="#c0392b", linestyle="--", linewidth=1, label="p95 target")
     axes[0].set_ylabel("ms (log scale)")
@@ -174,13 +183,15 @@ def charts(results: Dict[str, Any]) -> Dict[str, str]:
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     cold = results.get("cold_start") or {}
     ax = axes[0]
+    width = 0.8 / max(1, len(cold))
     for i, label in enumerate(cold):
-        ax.bar(i, cold[label]["first_turn_s"], color=COLORS.get(label), label=label)
-        ax.bar(i, cold[label]["ready_s"], color="white", alpha=0.35, hatch="//", edgecolor="#333")
-    ax.set_xticks(range(len(cold)))
-    ax.set_xticklabels(list(cold))
-    ax.set_ylabel("seconds")
-    ax.set_title("cold start (hatched: HTTP up;\nbar: first answered turn)", fontsize=10)
+        ys = [cold[label]["ready_s"], cold[label]["first_turn_s"]]
+        ax.bar([j + i * width for j in range(2)], ys, width=width, color=COLORS.get(label), label=label)
+    ax.set_xticks([j + width * (len(cold) - 1) / 2 for j in range(2)])
+    ax.set_xticklabels(["servers up (health)", "first answered turn"])
+    ax.set_ylabel("seconds after launch")
+    ax.set_title("cold start", fontsize=10)
+    ax.legend(fontsize=8)
     ax = axes[1]
     train = {k: v for k, v in (("project", results.get("project_training")), ("baseline", results.get("baseline_training")))
              if v and v.get("status") == "ok"}
@@ -318,18 +329,21 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
 
     # ---- per level details
     L += ["## Load levels in detail", "",
-          "| stack | level | turns | conversations | turns/s | median | p95 | p99 | max | errors | timeouts | empty replies | red flags escalated | server CPU/turn |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "| stack | level | turns | conversations | turns/s | median | p95 | p99 | max | errors | timeouts | empty replies | red flags escalated | other turns escalated | server CPU/turn |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for label, levels in (results.get("levels") or {}).items():
         for name, data in levels.items():
             s = data["summary"]
             L.append(
                 f"| {label} | {name} | {s['turns']} | {s['conversations']} | {s['throughput_tps']} | {fmt(s['p50_ms'], ' ms', 1)} | "
                 f"{fmt(s['p95_ms'], ' ms', 1)} | {fmt(s['p99_ms'], ' ms', 1)} | {fmt(s['max_ms'], ' ms', 1)} | {s['errors']} | "
-                f"{s['timeouts']} | {s['empty_replies']} | {s['red_flags_escalated']}/{s['red_flags_sent']} | "
-                f"{fmt(s['server_cpu_ms_per_turn'], ' ms', 1)} |")
+                f"{s['timeouts']} | {s['empty_replies']}{_kinds(s.get('empty_by_kind'))} | {s['red_flags_escalated']}/{s['red_flags_sent']} | "
+                f"{s.get('unexpected_escalations', '–')} | {fmt(s['server_cpu_ms_per_turn'], ' ms', 1)} |")
     L += ["",
-          "*Empty replies*: turns other than red flags that got an HTTP 200 with no bot message. *Red flags escalated*: "
+          "*Empty replies*: turns other than red flags that got an HTTP 200 with no bot message (by kind of turn). "
+          "*Other turns escalated*: FAQ, clinic or small-talk turns from the held-out set that got the red-flag safety "
+          "message (a false escalation, or a held-out question that does describe a red flag); the simulated person "
+          "then starts a new conversation, as after a red flag. *Red flags escalated*: "
           "red-flag turns whose reply carried the safety message (`custom.urgency`); the red-flag texts are the "
           "hand-labelled positives of `tests/red_flags/dev_set.yml`, so this is also a rough recall figure under load "
           "(see `make redflag-report` for the real one).", ""]
@@ -371,7 +385,8 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
         f"- Turn latency: from sending `POST /webhooks/rest/webhook` to having read the whole reply (NLU, policies, "
         f"tracker store, custom actions over HTTP). A turn slower than {st['timeout_s']:g} s counts as a timeout; an "
         "HTTP status other than 200 or a connection failure counts as an error.",
-        f"- Levels last {st['level_seconds']:g} s each (saturation {st['saturation_seconds']:g} s); the project and the "
+        f"- Levels last {st['level_seconds']:g} s each (saturation {st['saturation_seconds']:g} s), and go on until at "
+        f"least {st.get('min_turns', 0)} turns are done (at most 3× as long); the project and the "
         "baseline run back to back at each level, alternating which goes first, with both stacks started. Warm-up "
         "turns before measuring. NLU-only latency: "
         f"{st['parse_requests']} `POST /model/parse?token=` requests per model, alternating between the models.",

@@ -90,6 +90,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--think", default="1.0,3.0", help="think time between a person's turns, min,max seconds (default 1,3)")
     p.add_argument("--timeout", type=float, default=10.0, help="a turn slower than this counts as a timeout (s)")
     p.add_argument("--parse-requests", type=int, default=None, help="NLU-only requests per model (default 200, quick 60)")
+    p.add_argument("--min-turns", type=int, default=None,
+                   help="a level goes on past its duration until this many turns (max 3x duration; default 60, quick 20)")
     p.add_argument("--skip-train-timing", action="store_true",
                    help="reuse the last measured training time instead of training config.yml again")
     p.add_argument("--retrain-baseline", action="store_true", help="retrain the baseline even if its inputs did not change")
@@ -108,6 +110,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         args.soak_minutes = 1.0 if args.quick else 10.0
     if args.parse_requests is None:
         args.parse_requests = 60 if args.quick else 200
+    if args.min_turns is None:
+        args.min_turns = 20 if args.quick else 60
     args.saturation_seconds = max(10.0, args.level_seconds / 2)
     return args
 
@@ -368,7 +372,7 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         "machine": machine_description(),
         "settings": {"levels": args.levels_list, "level_seconds": args.level_seconds, "think_s": list(args.think_range),
                      "timeout_s": args.timeout, "soak_minutes": args.soak_minutes, "parse_requests": args.parse_requests,
-                     "saturation_seconds": args.saturation_seconds, "seed": args.seed},
+                     "saturation_seconds": args.saturation_seconds, "seed": args.seed, "min_turns": args.min_turns},
         "command": "bench/run_bench.py " + " ".join(sys.argv[1:] + shlex.split(os.environ.get("BENCH_ARGS", ""))),
     }
     results["conditions_start"] = conditions("start")
@@ -415,7 +419,7 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
             for b in order:
                 results["levels"][b.label][name] = measured_level(
                     b, book, name=name, concurrency=conc, duration_s=secs, think_s=think,
-                    timeout_s=args.timeout, seed=args.seed + i)
+                    timeout_s=args.timeout, seed=args.seed + i, min_turns=args.min_turns)
 
         # peak memory so far, per server (process tree), before anything stops
         results["peak_rss_mb"] = {b.label: {svc: round(sampler.peak(b.key(svc)), 1) for svc in b.service_names()}

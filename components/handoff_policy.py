@@ -7,22 +7,20 @@ to the rules. Staff hand the conversation back by clearing the slot.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, Optional, Text
 
-from rasa.core.policies.policy import Policy, PolicyPrediction
-from rasa.engine.graph import ExecutionContext
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, USER_INTENT_RESTART
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from components.runtime_policy import RuntimePolicy
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False)
-class HandoffPolicy(Policy):
+class HandoffPolicy(RuntimePolicy):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
@@ -31,18 +29,6 @@ class HandoffPolicy(Policy):
             "passthrough_intents": ["report_red_flag", USER_INTENT_RESTART],
         }
 
-    def __init__(
-        self,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        featurizer: Optional[Any] = None,
-    ) -> None:
-        super().__init__(config, model_storage, resource, execution_context, featurizer)
-
-    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
-        return self._resource
 
     def should_hold(self, tracker: DialogueStateTracker) -> bool:
         if not tracker.get_slot(self.config["slot"]):

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
 
-from rasa.core.policies.policy import Policy, PolicyPrediction
-from rasa.engine.graph import ExecutionContext
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from components.runtime_policy import RuntimePolicy
 
 IGNORED_ACTIONS = {ACTION_LISTEN_NAME, "action_extract_slots"}
 
@@ -37,7 +35,7 @@ def actions_this_turn(tracker: DialogueStateTracker) -> Optional[List[str]]:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False)
-class RedFlagPolicy(Policy):
+class RedFlagPolicy(RuntimePolicy):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
@@ -46,18 +44,6 @@ class RedFlagPolicy(Policy):
             "sequence": ["utter_red_flag_safety", "action_escalate_red_flag"],
         }
 
-    def __init__(
-        self,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        featurizer: Optional[Any] = None,
-    ) -> None:
-        super().__init__(config, model_storage, resource, execution_context, featurizer)
-
-    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
-        return self._resource
 
     def next_action(self, tracker: DialogueStateTracker) -> Optional[str]:
         intent = (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None

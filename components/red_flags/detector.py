@@ -56,6 +56,9 @@ _S_IS_BEFORE = frozenset(
     ("it", "that", "what", "he", "she", "there", "who", "here", "how", "where", "this", "everything",
      "nothing", "something", "everyone", "someone", "which", "life", "pain", "back", "neck")
 )
+_HAS_BEFORE = frozenset(
+    ("got", "gotten", "been", "gone", "become", "started", "stopped", "lost", "turned", "spread", "moved", "crept", "doubled", "tripled")
+)
 _NEGATION_TOKENS = frozenset({"not", "no", "never", "without", "nor", "none", "cannot", "neither", "nothing", "unable"})
 
 
@@ -303,6 +306,7 @@ class _Knowledge:
         self.person_self = self._cue(persons.get("self"), "persons.self")
         self.person_other = self._cue(persons.get("other"), "persons.other")
         self.person_generic = self._cue(persons.get("generic"), "persons.generic")
+        self.person_other_weak = self._cue(persons.get("other_weak"), "persons.other_weak")
         self.asking_for = self._compile(persons["asking_for"], "persons.asking_for") if persons.get("asking_for") else None
 
         past = ctx.get("past") or {}
@@ -322,6 +326,10 @@ class _Knowledge:
         self.experiencer = self._compile(hyp["experiencer"], "experiencer") if hyp.get("experiencer") else None
         self.confirmation = self._compile(hyp["confirmation"], "confirmation") if hyp.get("confirmation") else None
         self.inverted_aux = re.compile(self._expand(hyp["inverted_aux"])) if hyp.get("inverted_aux") else None
+        # "if X, I'll end it": a first-person intent in the consequent of an "if"
+        # is a report, not a hypothetical, for these categories
+        self.intent_consequent = self._compile(hyp["intent_consequent"], "intent_consequent") if hyp.get("intent_consequent") else None
+        self.intent_categories = frozenset(hyp.get("intent_categories") or ())
         self.question_starters = frozenset(hyp.get("question_starters") or ())
 
         norm = data.get("normalisation") or {}
@@ -411,6 +419,8 @@ class _Sentence:
     lemma_view: _View
     interrogative: bool
     cues: Dict[str, List[Tuple[int, int]]] = field(default_factory=dict)
+    # the writer referred to themselves in an earlier sentence ("My legs are weak.")
+    self_before: bool = False
 
 
 @dataclass
@@ -511,6 +521,8 @@ class RedFlagDetector:
                 norm = "am"
             elif raw == "d" and prev == "i":
                 norm = "'d"
+            elif raw == "'s" and prev and self._next_word(doc, tok.i) in _HAS_BEFORE:
+                norm = "has"  # "breathing's got hard", "balance's gone", "it's been" -> "has"
             elif raw in ("s", "'s") and prev in _S_IS_BEFORE:
                 norm = "is"  # it's / that's / he's -> "is" (possessive 's elsewhere stays)
             elif raw == "ve" and prev in ("i", "you", "we", "they", "could", "would", "should", "might", "must"):
@@ -535,6 +547,13 @@ class RedFlagDetector:
             lemmas.append(lemma)
             prev = norm or prev
         return norms, lemmas
+
+    @staticmethod
+    def _next_word(doc: Any, i: int) -> str:
+        for j in range(i + 1, min(i + 3, len(doc))):
+            if not doc[j].is_space:
+                return doc[j].text.translate(_APOSTROPHES).lower()
+        return ""
 
     # -- segmentation
     def _sentence_spans(self, doc: Any) -> List[List[int]]:
@@ -679,6 +698,13 @@ class RedFlagDetector:
         refs += [(s, e, "other") for s, e in kept_other]
         refs += [(s, e, "self") for s, e in single_self if not overlaps((s, e), kept_other + group_self)]
         refs += [(s, e, "generic") for s, e in generics if not overlaps((s, e), kept_other + group_self + single_self)]
+        # they/them/their: someone else only if the writer has not mentioned
+        # anything of their own before it (it could be "my legs ... they")
+        self_starts = [r[0] for r in refs if r[2] == "self"]
+        for s, e in self._cue_spans(sent, "person_other_weak", self.k.person_other_weak):
+            if sent.self_before or any(p < s for p in self_starts) or overlaps((s, e), [(r[0], r[1]) for r in refs]):
+                continue
+            refs.append((s, e, "other_weak"))
         refs.sort()
         sent.cues["_persons"] = refs  # type: ignore[assignment]
         return refs
@@ -706,7 +732,7 @@ class RedFlagDetector:
             if kind is None and asking_for_other:
                 if not any(r[2] == "self" for r in refs if r[0] < m.end):
                     kind = "other"
-        if kind == "other":
+        if kind in ("other", "other_weak"):
             return REASON_OTHER_PERSON
         if kind == "generic" and sent.interrogative:
             return REASON_HYPOTHETICAL
@@ -778,11 +804,20 @@ class RedFlagDetector:
                     before = " ".join(self._words(sent, max(0, pos - 3), pos)) + " "
                     if k.if_binders is not None and k.if_binders.search(before):
                         continue  # "not sure if ..." is a hedge, not a hypothetical
+                    if self._intent_consequent(sent, m, pos):
+                        continue  # "if the op fails I'll end it": a stated intent
                     return True
         if sent.interrogative and self._cue_spans(sent, "general_question", k.general_question):
             if not self._has_experiencer(sent, c_start, max(m.end, c_start)):
                 return True
         return False
+
+    def _intent_consequent(self, sent: _Sentence, m: _Match, if_pos: int) -> bool:
+        """The match follows a first-person intent ("I'll", "I'm going to") that follows the "if"."""
+        k = self.k
+        if k.intent_consequent is None or m.pattern.category not in k.intent_categories:
+            return False
+        return any(if_pos < sp[0] < m.start or sp[0] == m.start for sp in self._cue_spans(sent, "intent_consequent", k.intent_consequent))
 
     def _is_hedged(self, sent: _Sentence, m: _Match) -> bool:
         c_start, _ = self._clause_range(sent, m.start)
@@ -798,7 +833,9 @@ class RedFlagDetector:
             exceptions = self._cue_spans(sent, "neg_exceptions", k.neg_exceptions)
             exc_starts = {sp[0] for sp in exceptions}
             for cs, ce in self._cue_spans(sent, "neg_pre", k.neg_pre):
-                if cs in exc_starts or not (c_start <= cs and ce <= m.start):
+                # the cue starts before the match; it may run into it ("not
+                # THINKING OF harming myself" vs the match "thinking of harming myself")
+                if cs in exc_starts or not (c_start <= cs < m.start and ce <= m.end):
                     continue
                 between = list(range(ce, m.start))
                 words = [sent.norms[p] for p in between if sent.norms[p]]
@@ -857,6 +894,10 @@ class RedFlagDetector:
         if not sents:
             return result
         views = [s.norm_view.text for s in sents] + [s.lemma_view.text for s in sents]
+        seen_self = False
+        for s in sents:
+            s.self_before = seen_self
+            seen_self = seen_self or any(r[2] == "self" for r in self._person_refs(s))
         req_cache: Dict[str, bool] = {}
         asking_for_other = bool(k.asking_for and any(k.asking_for.search(s.norm_view.text) for s in sents))
 

@@ -429,7 +429,10 @@ def test_component_overrides_intent_and_adds_entities(component, spacy_nlp_compo
     assert ranking[1:] == ["faq", "greet"]
 
     ents = red_flag_entities(message)
-    assert [e["value"] for e in ents] == ["cauda_equina", "severe_worsening_pain"]  # most urgent first
+    # only the most urgent category becomes the entity (it picks the safety advice);
+    # every category found is kept in the override record
+    assert [e["value"] for e in ents] == ["cauda_equina"]
+    assert message.get("red_flag_override")["categories"][:2] == ["cauda_equina", "severe_worsening_pain"]
     for ent in ents:
         assert set(ent) == {"entity", "value", "start", "end", "confidence", "extractor"}
         assert ent["confidence"] == 1.0 and ent["extractor"] == "RedFlagEntityDetector"
@@ -438,7 +441,7 @@ def test_component_overrides_intent_and_adds_entities(component, spacy_nlp_compo
     # visible in Rasa's parse output (output properties)
     out = message.as_dict(only_output_properties=True)
     assert out["intent"]["name"] == "report_red_flag" and "red_flag_override" in out
-    assert [e["value"] for e in out["entities"] if e["entity"] == "red_flag"] == ["cauda_equina", "severe_worsening_pain"]
+    assert [e["value"] for e in out["entities"] if e["entity"] == "red_flag"] == ["cauda_equina"]
 
 
 def test_component_keeps_ml_red_flag_and_adds_entity(component, spacy_nlp_component, spacy_model) -> None:
