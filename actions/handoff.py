@@ -17,7 +17,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from clinic_bot.db import get_engine
-from clinic_bot.notify import post_with_retries
+from clinic_bot.notify import notify_ticket
 from clinic_bot.red_flags import UNSPECIFIED, category_urgency, most_urgent
 from clinic_bot.settings import load_settings
 from clinic_bot.tickets import Ticket, TicketStore
@@ -39,22 +39,6 @@ def _red_flag_categories(tracker: Tracker) -> List[str]:
     return [e.get("value") for e in (tracker.latest_message.get("entities") or []) if e.get("entity") == "red_flag" and e.get("value")]
 
 
-async def _notify(store: TicketStore, ticket: Ticket) -> None:
-    settings = load_settings()
-    payload = {"type": "handoff_ticket", "ticket": ticket.as_dict()}
-    result = await post_with_retries(
-        settings.staff_webhook_url,
-        payload,
-        secret=settings.staff_webhook_secret,
-        timeout_s=settings.webhook_timeout_s,
-        retries=settings.webhook_retries,
-    )
-    try:
-        store.record_notification(ticket.id, ok=result.ok, attempts=result.attempts, error=result.error)
-    except Exception:  # the ticket itself is safe; only the marker is lost
-        logger.exception("could not record notification outcome for ticket %s", ticket.id)
-
-
 def open_ticket(tracker: Tracker, *, kind: str, category: str, urgency: str) -> Optional[Ticket]:
     """Write the ticket and start notifying staff; returns None if storage failed."""
     try:
@@ -71,7 +55,7 @@ def open_ticket(tracker: Tracker, *, kind: str, category: str, urgency: str) -> 
         logger.exception("could not record handoff ticket for %s", tracker.sender_id)
         return None
     if created:  # a retried escalation must not notify staff twice
-        task = asyncio.get_running_loop().create_task(_notify(store, ticket))
+        task = asyncio.get_running_loop().create_task(notify_ticket(store, ticket))
         _background.add(task)
         task.add_done_callback(_background.discard)
     return ticket

@@ -82,6 +82,7 @@ def verdicts(results: Dict[str, Any]) -> List[Dict[str, Any]]:
             "target": f"memory flat over the soak (≤ {MEMORY_GROWTH_LIMIT * 100:.0f}% RSS growth, first vs last minute)",
             "measured": ", ".join(f"{svc} {g * 100:+.1f}%" for svc, g in growths.items() if g is not None) + short,
             "met": worst is not None and worst <= MEMORY_GROWTH_LIMIT and soak["summary"]["errors"] == 0 and not short,
+            "not_judged": bool(short) and worst is not None and worst <= MEMORY_GROWTH_LIMIT,
         })
     return out
 
@@ -258,7 +259,9 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
               "The figures are indicative only; the soak is too short for the 10-minute memory target.", ""]
     L += ["## Targets", "", "| target | measured (this project) | verdict |", "|---|---|---|"]
     for v in vs:
-        L.append(f"| {v['target']} | {v['measured']} | {'✅ met' if v['met'] else '❌ missed'} |")
+        verdict = ("⚪ not measured" if v["measured"] == "not measured" else "⚪ flat, but too short to judge"
+                   if v.get("not_judged") else ("✅ met" if v["met"] else "❌ missed"))
+        L.append(f"| {v['target']} | {v['measured']} | {verdict} |")
     L += [""]
 
     # ---- comparison table
@@ -321,6 +324,10 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
     if ptime:
         notes.append(f"project training measured in this run, load average {pt.get('loadavg_at_start')} at its start "
                      f"and {pt.get('loadavg_at_end')} at its end")
+    for label, info in (results.get("models") or {}).items():
+        stale = (" — **older than its inputs** (`make -q model` says it would retrain: config, data or domain changed "
+                 "since; `make bench` retrains first)") if info.get("stale") else ""
+        notes.append(f"{label} model served: `{info.get('path')}`, trained {info.get('trained_at', '?')}{stale}")
     if notes:
         L += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
 

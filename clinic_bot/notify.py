@@ -12,9 +12,12 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 import aiohttp
+
+if TYPE_CHECKING:  # pragma: no cover
+    from clinic_bot.tickets import Ticket, TicketStore
 
 logger = logging.getLogger(__name__)
 
@@ -65,3 +68,22 @@ async def post_with_retries(
                 await asyncio.sleep(backoff_s * (2 ** (attempt - 1)))
     logger.warning("staff webhook failed after %s attempt(s): %s", attempts, last_error)
     return NotifyResult(ok=False, attempts=attempts, error=last_error)
+
+
+async def notify_ticket(store: "TicketStore", ticket: "Ticket") -> NotifyResult:
+    """Tell staff about a new ticket and record the outcome on it."""
+    from clinic_bot.settings import load_settings
+
+    settings = load_settings()
+    result = await post_with_retries(
+        settings.staff_webhook_url,
+        {"type": "handoff_ticket", "ticket": ticket.as_dict()},
+        secret=settings.staff_webhook_secret,
+        timeout_s=settings.webhook_timeout_s,
+        retries=settings.webhook_retries,
+    )
+    try:
+        store.record_notification(ticket.id, ok=result.ok, attempts=result.attempts, error=result.error)
+    except Exception:  # the ticket itself is safe; only the marker is lost
+        logger.exception("could not record notification outcome for ticket %s", ticket.id)
+    return result

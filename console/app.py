@@ -7,6 +7,8 @@ stack and waits for GET /health.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import itertools
 import logging
 import sys
@@ -20,6 +22,7 @@ from clinic_bot.db import get_engine
 from clinic_bot.tickets import TicketStore
 from console import tables  # noqa: F401  (registers the console tables before create_all)
 from console.auth import UserStore
+from console.reconcile import reconcile
 from console.config import ConfigError, ConsoleConfig, load_config
 from console.repositories.audit import AuditLog
 from console.repositories.conversations import ConversationRepository
@@ -90,6 +93,18 @@ def create_app(config: Optional[ConsoleConfig] = None, name: Optional[str] = Non
     return app
 
 
+async def reconcile_forever(app: Sanic) -> None:
+    """Finish escalations that were in flight while the action server was down."""
+    every = float(os.environ.get("RECONCILE_EVERY_S", "20"))
+    services = app.ctx.services
+    while True:
+        try:
+            await reconcile(tracker_engine(services.config.tracker_db_url), services.tickets)
+        except Exception:
+            logger.exception("escalation reconciliation failed; will retry")
+        await asyncio.sleep(every)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Clinic staff console")
     parser.add_argument("--host", default="127.0.0.1")
@@ -103,6 +118,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     app = create_app(config, name="clinic_console")
+    app.add_task(reconcile_forever)
     # No access log: even with opaque references, request lines are not needed in logs.
     app.run(host=args.host, port=args.port, access_log=False, debug=False, motd=False)
     return 0

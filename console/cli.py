@@ -72,6 +72,7 @@ def main(argv: Optional[List[str]] = None, stdin: TextIO = sys.stdin, out: TextI
     p = sub.add_parser("delete-conversation", help="erase one person's conversation (data-protection request)")
     p.add_argument("sender_id")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    sub.add_parser("reconcile", help="finish red-flag escalations lost while the action server was down")
     p = sub.add_parser("retention", help="delete conversations older than N days")
     p.add_argument("--days", type=int, default=None, help="default: CONSOLE_RETENTION_DAYS, else 365")
     args = parser.parse_args(argv)
@@ -107,6 +108,16 @@ def main(argv: Optional[List[str]] = None, stdin: TextIO = sys.stdin, out: TextI
                     return 1
             result = _eraser().erase(args.sender_id, actor=_actor(), reason="request")
             print(f"erased: {result.deleted} (audit reference {result.sender_pseudonym})", file=out)
+        elif args.command == "reconcile":
+            import asyncio
+
+            from clinic_bot.tickets import TicketStore
+            from console.config import tracker_db_url
+            from console.reconcile import reconcile
+            from console.repositories.events import tracker_engine
+
+            recovered = asyncio.run(reconcile(tracker_engine(tracker_db_url()), TicketStore(engine)))
+            print(f"recovered {len(recovered)} escalation(s): " + ", ".join(f"ticket {t.id} ({t.category})" for t in recovered), file=out)
         elif args.command == "retention":
             days = args.days if args.days is not None else retention_days_default()
             result = _eraser().apply_retention(days, actor=_actor())

@@ -44,6 +44,7 @@ def stack(recorder: RecordingServer, tmp_path_factory: pytest.TempPathFactory) -
         "STAFF_WEBHOOK_URL": recorder.url + STAFF_HOOK_PATH,
         "STAFF_WEBHOOK_TIMEOUT": "1",
         "STAFF_WEBHOOK_RETRIES": "3",
+        "RECONCILE_EVERY_S": "1",
         "WHATSAPP_GRAPH_URL": recorder.url + GRAPH_PATH,
         "CLINIC_DB_URL": f"sqlite:///{var_dir / 'clinic.db'}",
         **TEST_SECRETS,

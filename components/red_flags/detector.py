@@ -233,6 +233,7 @@ class _Pattern:
     unless: Optional["re.Pattern[str]"] = None
     history_is_flag: bool = False
     mention_only: bool = False
+    question_is_report: bool = False
 
 
 def _wrap(body: str) -> str:
@@ -279,6 +280,7 @@ class _Knowledge:
                         requires=requires,
                         unless=self._compile(spec["unless"], pid + ".unless", wrap=False) if spec.get("unless") else None,
                         history_is_flag=bool(spec.get("history_is_flag", False)),
+                        question_is_report=bool(spec.get("question_is_report", False)),
                     )
                 )
         self.urgency: Dict[str, str] = {c["id"]: c["urgency"] for c in self.categories}
@@ -713,7 +715,12 @@ class RedFlagDetector:
         refs = self._person_refs(sent)
         c_start, _ = self._clause_range(sent, m.start)
         in_clause = [r for r in refs if c_start <= r[0] < m.end]
-        if in_clause:
+        before = [r for r in in_clause if r[0] <= m.start]
+        if before and before[-1][2] == "self":
+            # someone named INSIDE the match after the writer ("I've written
+            # letters to my kids") is the object, not the person it happens to
+            kind = "self"
+        elif in_clause:
             kind = in_clause[-1][2]
         else:
             kind = None
@@ -807,7 +814,7 @@ class RedFlagDetector:
                     if self._intent_consequent(sent, m, pos):
                         continue  # "if the op fails I'll end it": a stated intent
                     return True
-        if sent.interrogative and self._cue_spans(sent, "general_question", k.general_question):
+        if sent.interrogative and not m.pattern.question_is_report and self._cue_spans(sent, "general_question", k.general_question):
             if not self._has_experiencer(sent, c_start, max(m.end, c_start)):
                 return True
         return False

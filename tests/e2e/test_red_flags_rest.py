@@ -121,5 +121,18 @@ def test_safety_message_still_sent_when_the_action_server_is_down(stack) -> None
         messages = rest_send(stack, sender, CATEGORY_MESSAGES["cauda_equina"])
         safety = safety_advice(messages)
         assert safety.get("urgency") == "emergency" and "999" in safety["text"], messages
+        # The escalation was in flight: the console's reconciler finishes it
+        # (ticket, staff notification, handoff) without the action server.
+        deadline = time.time() + 20
+        while time.time() < deadline and not tickets_for(sender):
+            time.sleep(0.5)
+        (ticket,) = tickets_for(sender)
+        assert (ticket.category, ticket.urgency) == ("cauda_equina", "emergency")
+        while time.time() < deadline and not rasa_api(stack, "GET", f"/conversations/{sender}/tracker")["slots"]["handoff_active"]:
+            time.sleep(0.5)
+        assert rasa_api(stack, "GET", f"/conversations/{sender}/tracker")["slots"]["handoff_active"] is True
     finally:
         stack.restart_service("action server")
+    # and after the restart, nothing is escalated twice
+    rest_send(stack, sender, "hello?")
+    assert len(tickets_for(sender)) == 1

@@ -1,0 +1,117 @@
+"""Recover escalations that were in flight when the action server was down.
+
+The safety message is a domain response, so a patient always gets it; the
+ticket, the staff notification and the handoff come from a custom action. If
+that action failed (action server down or restarting), the tracker still shows
+`utter_red_flag_safety` but no handoff followed. This job finds those turns in
+Rasa's own events table and finishes the escalation: the same ticket the action
+would have written (same dedupe key, so it can never be written twice), the
+staff notification, and the handoff slot plus a message to the person.
+The console runs it every RECONCILE_EVERY_S seconds; `python -m console.cli
+reconcile` runs it once.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import List, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from clinic_bot.notify import notify_ticket
+from clinic_bot.rasa_api import RasaApi
+from clinic_bot.red_flags import UNSPECIFIED, category_urgency
+from clinic_bot.tickets import Ticket, TicketStore
+from console.repositories.events import event_data, events_table, has_events_table
+
+logger = logging.getLogger(__name__)
+SAFETY_ACTION = "utter_red_flag_safety"
+RECOVERED_TEXT = "I've now alerted the clinic team and a member of staff will reply to you here. If you need help now, follow the advice above."
+LOOKBACK_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class LostEscalation:
+    sender_id: str
+    message_id: str
+    text: str
+    channel: str
+    category: str
+
+
+def find_lost_escalations(tracker: Engine, since: Optional[float] = None) -> List[LostEscalation]:
+    """Safety messages in the last day with no handoff after them."""
+    if not has_events_table(tracker):
+        return []
+    since = time.time() - LOOKBACK_S if since is None else since
+    ev = events_table.c
+    with tracker.connect() as conn:
+        safety = conn.execute(
+            sa.select(ev.sender_id, ev.timestamp).where(ev.action_name == SAFETY_ACTION, ev.timestamp >= since)
+        ).all()
+        lost = []
+        for sender, ts in safety:
+            later = conn.execute(
+                sa.select(ev.type_name, ev.data).where(ev.sender_id == sender, ev.timestamp > ts).order_by(ev.timestamp, ev.id)
+            ).all()
+            handed_off = False
+            for type_name, data in later:
+                d = event_data(data)
+                if type_name == "user":
+                    break
+                if type_name == "slot" and d.get("name") == "handoff_active" and d.get("value") is True:
+                    handed_off = True
+                    break
+            if handed_off:
+                continue
+            before = conn.execute(
+                sa.select(ev.type_name, ev.data).where(ev.sender_id == sender, ev.timestamp <= ts).order_by(ev.timestamp.desc(), ev.id.desc())
+            ).all()
+            user = next((event_data(d) for t, d in before if t == "user"), {})
+            category = next(
+                (event_data(d).get("value") for t, d in before if t == "slot" and event_data(d).get("name") == "red_flag_category"),
+                None,
+            )
+            lost.append(
+                LostEscalation(
+                    sender_id=sender,
+                    message_id=str(user.get("message_id") or ts),
+                    text=user.get("text") or "",
+                    channel=user.get("input_channel") or "unknown",
+                    category=category or UNSPECIFIED,
+                )
+            )
+    return lost
+
+
+async def reconcile(tracker: Engine, tickets: TicketStore, rasa: Optional[RasaApi] = None) -> List[Ticket]:
+    """Finish every lost escalation; returns the tickets this run created."""
+    created_tickets = []
+    for lost in find_lost_escalations(tracker):
+        ticket, created = tickets.create(
+            dedupe_key=f"{lost.sender_id}:red_flag:{lost.message_id}",
+            conversation_id=lost.sender_id,
+            channel=lost.channel,
+            category=lost.category,
+            urgency=category_urgency(lost.category),
+            trigger_message=lost.text,
+        )
+        if not created:
+            continue
+        created_tickets.append(ticket)
+        logger.warning("recovered a lost escalation: ticket %s (%s)", ticket.id, ticket.category)
+        await notify_ticket(tickets, ticket)
+        try:
+            await (rasa or RasaApi()).append_events(
+                lost.sender_id,
+                [
+                    {"event": "slot", "name": "handoff_active", "value": True},
+                    {"event": "slot", "name": "red_flag_urgency", "value": ticket.urgency},
+                    {"event": "bot", "text": RECOVERED_TEXT, "metadata": {"recovered_ticket": ticket.id}},
+                ],
+            )
+        except Exception:  # the ticket is recorded; staff see it in the queue
+            logger.exception("could not put conversation into handoff after recovering ticket %s", ticket.id)
+    return created_tickets
