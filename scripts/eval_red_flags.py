@@ -9,7 +9,9 @@ Modes
   --model PATH      a trained Rasa model (.tar.gz): every text goes through
                     `Agent.parse_message`; a message escalates if the intent is
                     `report_red_flag` (either layer). Categories come from the
-                    `red_flag` entities.
+                    `red_flag` entities; the component emits only the most urgent
+                    one, so "category" recall undercounts messages with several
+                    flags there - use "escalation" recall.
 
 Reported
   recall per category   positives that escalate with the expected category
@@ -230,6 +232,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--max-false-rate", type=float, default=0.05)
     parser.add_argument("--recall-kind", choices=("category", "escalation"), default=None)
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
+    parser.add_argument(
+        "--out", metavar="JSON_FILE", default=None,
+        help="also write the full JSON report to this file (--model mode logs to stdout, so --json output is not clean there)",
+    )
     parser.add_argument("-v", "--show-errors", action="store_true", help="list misses and false escalations")
     args = parser.parse_args(argv)
 
@@ -255,6 +261,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "max_false_rate": args.max_false_rate,
         "passed": ok,
     }
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:

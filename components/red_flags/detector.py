@@ -48,7 +48,10 @@ REASON_DENIED = "denied"
 REASON_OTHER_PERSON = "other_person"
 REASON_PAST_RESOLVED = "past_resolved"
 REASON_HYPOTHETICAL = "hypothetical"
-SUPPRESSION_REASONS = (REASON_DENIED, REASON_OTHER_PERSON, REASON_PAST_RESOLVED, REASON_HYPOTHETICAL)
+# the sign is explained by a benign context named in the pattern's `unless`
+# (weight lost on a diet, tablets taken as prescribed)
+REASON_EXPLAINED = "explained"
+SUPPRESSION_REASONS = (REASON_DENIED, REASON_OTHER_PERSON, REASON_PAST_RESOLVED, REASON_HYPOTHETICAL, REASON_EXPLAINED)
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'", "\u2032": "'"})
 _MACRO_RE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
@@ -309,6 +312,7 @@ class _Knowledge:
         self.person_other = self._cue(persons.get("other"), "persons.other")
         self.person_generic = self._cue(persons.get("generic"), "persons.generic")
         self.person_other_weak = self._cue(persons.get("other_weak"), "persons.other_weak")
+        self.person_other_named = self._cue(persons.get("other_named"), "persons.other_named")
         self.asking_for = self._compile(persons["asking_for"], "persons.asking_for") if persons.get("asking_for") else None
 
         past = ctx.get("past") or {}
@@ -700,6 +704,10 @@ class RedFlagDetector:
         refs += [(s, e, "other") for s, e in kept_other]
         refs += [(s, e, "self") for s, e in single_self if not overlaps((s, e), kept_other + group_self)]
         refs += [(s, e, "generic") for s, e in generics if not overlaps((s, e), kept_other + group_self + single_self)]
+        # first names: someone else in their own clause (never carried over)
+        for s, e in self._cue_spans(sent, "person_other_named", self.k.person_other_named):
+            if not overlaps((s, e), [(r[0], r[1]) for r in refs]):
+                refs.append((s, e, "other_named"))
         # they/them/their: someone else only if the writer has not mentioned
         # anything of their own before it (it could be "my legs ... they")
         self_starts = [r[0] for r in refs if r[2] == "self"]
@@ -739,7 +747,7 @@ class RedFlagDetector:
             if kind is None and asking_for_other:
                 if not any(r[2] == "self" for r in refs if r[0] < m.end):
                     kind = "other"
-        if kind in ("other", "other_weak"):
+        if kind in ("other", "other_weak", "other_named"):
             return REASON_OTHER_PERSON
         if kind == "generic" and sent.interrogative:
             return REASON_HYPOTHETICAL
@@ -911,6 +919,7 @@ class RedFlagDetector:
         # one entry per (pattern, sentence, span): several patterns may hit the same
         # words and each is judged on its own (e.g. only some carry history_is_flag)
         matches: Dict[Tuple[str, int, int, int], _Match] = {}
+        explained: set = set()  # keys of matches whose `unless` context is present
         for sent in sents:
             for pat in k.patterns:
                 if pat.requires and not any(self._requirement_met(r, views, req_cache) for r in pat.requires):
@@ -924,6 +933,10 @@ class RedFlagDetector:
                         key = (pat.pid, sent.idx, s, e)
                         if key not in matches:
                             if pat.unless is not None and (pat.unless.search(sent.norm_view.text) or pat.unless.search(sent.lemma_view.text)):
+                                # never fires; kept as a suppressed mention so the
+                                # component can overrule an ML-only red flag on it
+                                matches[key] = _Match(pat, sent, s, e)
+                                explained.add(key)
                                 found = True
                                 break
                             matches[key] = _Match(pat, sent, s, e)
@@ -939,7 +952,7 @@ class RedFlagDetector:
             c0 = doc[sent.doc_tokens[m.start]].idx
             last = doc[sent.doc_tokens[m.end - 1]]
             c1 = last.idx + len(last.text)
-            reason = self._judge(sents, sent, m, asking_for_other)
+            reason = REASON_EXPLAINED if _key in explained else self._judge(sents, sent, m, asking_for_other)
             if reason is None:
                 (mentions if m.pattern.mention_only else fired)[(cat, c0, c1)] = Detection(
                     category=cat,

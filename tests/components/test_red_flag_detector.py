@@ -11,6 +11,7 @@ import yaml
 
 from components.red_flags.detector import (
     REASON_DENIED,
+    REASON_EXPLAINED,
     REASON_HYPOTHETICAL,
     REASON_OTHER_PERSON,
     REASON_PAST_RESOLVED,
@@ -22,7 +23,10 @@ from components.red_flags.detector import (
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_SET = ROOT / "tests" / "red_flags" / "dev_set.yml"
-HOLDOUT_SET = ROOT / "tests" / "red_flags" / "holdout_set.yml"
+# the holdout kept beside the dev set: v2 (tuned on in the v2 round, so no longer blind;
+# v1, holdout_set.yml, was merged into the dev set). Replace it with a fresh v3 for the next
+# honest measurement. Only its separation from dev/training data is tested here.
+HOLDOUT_SET = ROOT / "tests" / "red_flags" / "holdout_v2.yml"
 SPEC = ROOT.parent / "shared" / "spec" / "red_flags.yml"
 POSITIVE_KINDS = {"positive", "hedged", "long_mixed"}
 NEGATIVE_KINDS = {"denied", "other_person", "past_resolved", "hypothetical", "unrelated"}
@@ -76,7 +80,7 @@ def dev_results(dev_items, detector):
 
 # ---------------------------------------------------------------- the dev set itself
 def test_dev_set_is_big_and_balanced_enough(dev_items) -> None:
-    assert len(dev_items) >= 260
+    assert len(dev_items) >= 500
     for item in dev_items:
         assert set(item) == {"text", "expected", "kind"}, item
         assert item["expected"] in CATEGORIES + ["none"], item
@@ -99,10 +103,12 @@ def test_dev_and_holdout_do_not_overlap_with_each_other_or_training_data(dev_ite
     train = {m.get("text").strip().lower() for m in load_data(str(ROOT / "data" / "nlu" / "red_flags.yml")).intent_examples}
     dev = {i["text"].strip().lower() for i in dev_items}
     assert not dev & train
-    if HOLDOUT_SET.exists():
-        holdout = {i["text"].strip().lower() for i in load_set(HOLDOUT_SET)}
-        assert not holdout & dev
-        assert not holdout & train
+    assert HOLDOUT_SET.exists(), "keep a blind holdout set beside the dev set"
+    holdout_items = load_set(HOLDOUT_SET)
+    holdout = {i["text"].strip().lower() for i in holdout_items}
+    assert len(holdout) == len(holdout_items), "duplicate texts in the holdout set"
+    assert not holdout & dev
+    assert not holdout & train
 
 
 # ---------------------------------------------------------------- dev-set metrics
@@ -181,6 +187,55 @@ FIRES = [
         "cauda_equina",
     ),
     ("Hello\nquick question about my appointment\nalso my legs keep giving way", "progressive_neuro_deficit"),
+    # v2 round: the known misses, and other members of their wording families
+    ("i came off my motorbike yesterday and now my back is in agony", "major_trauma"),
+    ("my right leg has gone weak and keeps buckling under me, worse than yesterday", "progressive_neuro_deficit"),
+    ("my knee keeps folding under me", "progressive_neuro_deficit"),
+    ("I cannot make urine since yesterday", "cauda_equina"),
+    ("the wee just will not come, I have been sat on the loo for ages", "cauda_equina"),
+    ("only a few drops come out when I go to the toilet", "cauda_equina"),
+    ("I don't think I'm emptying my bladder fully", "cauda_equina"),
+    ("my bladder control is not what it used to be and I've had some leaks", "cauda_equina"),
+    ("I've started wearing incontinence pads since my back went", "cauda_equina"),
+    ("I can't feel a thing down below", "cauda_equina"),
+    ("my sciatica has moved across to the other leg too", "cauda_equina"),
+    ("there was a pile-up on the motorway and I was in it, neck sore", "major_trauma"),
+    ("a van went into the back of my car at the lights", "major_trauma"),
+    ("fell off a kitchen chair I was standing on", "major_trauma"),
+    ("came off the top of a stepladder onto the patio", "major_trauma"),
+    ("I skied into a tree yesterday and my back hurts", "major_trauma"),
+    ("my tractor rolled on top of me", "major_trauma"),
+    ("dropped from a size 16 to a 12 without trying", "cancer_or_infection"),
+    ("I've lost a stone and a half and I'm not dieting", "cancer_or_infection"),
+    ("my belt needs a new notch and I'm eating normally", "cancer_or_infection"),
+    ("there's pus coming out of where they did the injection", "cancer_or_infection"),
+    ("breathing's got really difficult this afternoon", "chest_or_breathing"),
+    ("I feel like I can't get any air in", "chest_or_breathing"),
+    ("felt something rip between my shoulder blades", "chest_or_breathing"),
+    ("heavy pressure behind my breastbone", "chest_or_breathing"),
+    ("the pain is a solid 10 today", "severe_worsening_pain"),
+    ("the co-codamol no longer touches it", "severe_worsening_pain"),
+    ("I've taken a whole packet of co-codamol", "self_harm"),
+    ("whats even the point anymore", "self_harm"),
+    ("if the operation doesn't work I'll end it", "self_harm"),
+    ("since my neck went everything turns round and round, really giddy", "vascular_neck"),
+    ("I see two images of everything since the chiropractor", "vascular_neck"),
+    ("I can't manage fiddly things like earrings any more", "cervical_myelopathy"),
+    ("the cup just falls from my hand", "cervical_myelopathy"),
+    # "no longer" is lost ability here, not a resolution
+    ("I am 80 and my legs are so feeble I can no longer get out of my chair", "progressive_neuro_deficit"),
+    # "they" about the writer's own legs is not someone else
+    ("my legs are numb and they keep giving way", "progressive_neuro_deficit"),
+    # "I'm Sam" / "Chris here" are the writer, not someone else
+    ("Hi I'm Sam and my legs keep giving way", "progressive_neuro_deficit"),
+    ("Chris here - can't pee since yesterday", "cauda_equina"),
+    # a named clinician in an earlier clause does not make the report someone else's
+    ("Sarah said to message you, can't pee since last night", "cauda_equina"),
+    # someone named in the object of the report is not whose report it is
+    ("I've written goodbye letters to my kids", "self_harm"),
+    # an answer word before a comma is not a denial of what follows
+    ("No, legs keep giving way", "progressive_neuro_deficit"),
+    ("no. leaking all the time now", "cauda_equina"),
 ]
 
 
@@ -198,6 +253,13 @@ SUPPRESSED = [
     ("There's no chest pain or shortness of breath", REASON_DENIED),
     ("I'm not suicidal, just fed up", REASON_DENIED),
     ("never had cancer", REASON_DENIED),
+    ("my legs aren't weak and nothing is numb", REASON_DENIED),
+    ("I'm not thinking of harming myself", REASON_DENIED),
+    ("the pain isn't getting worse, it's about the same", REASON_DENIED),
+    ("I can pee fine", REASON_DENIED),
+    # a benign explanation named in the pattern (`unless`)
+    ("I lost 2 stone on slimming world", REASON_EXPLAINED),
+    ("I took all my tablets this morning as usual", REASON_EXPLAINED),
     ("Numbness? No.", REASON_DENIED),
     ("can walk fine, no problems with my legs giving way", REASON_DENIED),
     # someone else
@@ -206,6 +268,15 @@ SUPPRESSED = [
     ("My son says his legs keep giving way", REASON_OTHER_PERSON),
     ("my sister said she wants to end it all", REASON_OTHER_PERSON),
     ("asking for my aunt - her chest feels tight", REASON_OTHER_PERSON),
+    # v2 round: "of mine", first names, they/them
+    ("a friend of mine has been seeing double", REASON_OTHER_PERSON),
+    ("Maria keeps dropping things and says her neck hurts", REASON_OTHER_PERSON),
+    ("Sam says their legs keep giving way", REASON_OTHER_PERSON),
+    ("Chris has had a fever and back pain since the weekend", REASON_OTHER_PERSON),
+    ("asking for Tom: he can't pee", REASON_OTHER_PERSON),
+    ("my flatmate said they can't feel their feet", REASON_OTHER_PERSON),
+    ("my teenage son's legs keep buckling", REASON_OTHER_PERSON),
+    ("my little girl fell off the trampoline", REASON_OTHER_PERSON),
     # past and resolved
     ("I had a fall ten years ago", REASON_PAST_RESOLVED),
     ("had some numbness in my foot last year but it went away", REASON_PAST_RESOLVED),
@@ -218,6 +289,7 @@ SUPPRESSED = [
     ("Can a neck manipulation cause a stroke?", REASON_HYPOTHETICAL),
     ("what should I do if my legs ever give way?", REASON_HYPOTHETICAL),
     ("Is pain in both legs normal with facet pain?", REASON_HYPOTHETICAL),
+    ("will the injection make my arm feel heavy or weak afterwards?", REASON_HYPOTHETICAL),
 ]
 
 
