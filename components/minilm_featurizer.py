@@ -64,6 +64,7 @@ class _Encoder:
 
         self._model = model
         self._encode = encode
+        self.embed(["warm up"])  # trace the graph now, not on a patient's first message
 
     @classmethod
     def get(cls, path: Path, max_length: int) -> "_Encoder":
