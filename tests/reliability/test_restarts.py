@@ -11,7 +11,7 @@ restored (`finally`), so the tests after these run against a complete stack.
 * Action server: the safety advice for a red flag still goes out while it is
   down (a domain response sent by a rule); after it is back, conversations carry
   on. Whether the escalation that was in flight during the outage still becomes
-  a ticket is tested below (see its xfail reason).
+  a ticket is tested below (the console's reconciler finishes it).
 """
 from __future__ import annotations
 
@@ -146,16 +146,8 @@ def test_tickets_written_before_the_action_server_crash_are_kept(action_crash) -
     assert action_crash["tickets_before_after"] == action_crash["tickets_before"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Escalation in flight is dropped: the red-flag rule runs utter_red_flag_safety (goes out) and then "
-    "action_escalate_red_flag, which fails while the action server is down. Rasa 3.6 logs the failure, records "
-    "the action as executed with no events, and moves on: no ticket, no staff notification, handoff_active is "
-    "never set, and nothing retries it later, so after the restart the next message is answered normally and "
-    "the red flag has no ticket. Fix (proposed): let the Rasa server itself notice an unfinished escalation "
-    "(e.g. HandoffPolicy predicts action_escalate_red_flag again while the last red-flag turn has no "
-    "handoff_active SlotSet after it, with the action reading the category/dedupe key from that turn), and/or "
-    "have the staff console reconcile from the tracker store: every utter_red_flag_safety without a ticket is "
-    "shown as an escalation."))
+# Fixed by console/reconcile.py: the console finishes an escalation whose action
+# failed (same ticket dedupe key as the action, so never twice).
 def test_escalation_in_flight_during_the_outage_becomes_a_ticket(action_crash) -> None:
     assert action_crash["after_flag"]["ok"], action_crash["after_flag"].get("error")
     assert len(action_crash["tickets_after"]) == 1, (
