@@ -29,6 +29,7 @@ class TurnResult:
     status: int = 0
     empty: bool = False
     escalated: bool = False
+    text: str = ""
 
 
 @dataclass
@@ -82,6 +83,7 @@ class LevelResult:
             "empty_replies": len(empty),
             "empty_by_kind": {k: sum(1 for r in empty if r.kind == k) for k in sorted({r.kind for r in empty})},
             "unexpected_escalations": sum(1 for r in answered if r.escalated),
+            "unexpected_escalation_texts": sorted({r.text for r in answered if r.escalated}),
             "red_flags_sent": len(red),
             "red_flags_escalated": sum(1 for r in red if r.escalated),
             "server_cpu_s": {k: round(v, 2) for k, v in self.cpu_s.items()},
@@ -171,6 +173,7 @@ async def run_level(
                 if not keep_going():
                     return
                 r = await send_turn(session, url, sender, turn.text, turn.kind, t_level, timeout_s)
+                r.text = turn.text
                 result.turns.append(r)
                 pause = rng.uniform(*think_s) if think_s[1] > 0 else 0.0
                 if pause and not keep_going(pause):

@@ -306,9 +306,13 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
     mm = results.get("model_mb") or {}
     L.append(f"| model size | {fmt(mm.get('project'), ' MB', 1)} | {fmt(mm.get('baseline'), ' MB', 1)} | {ratio(mm.get('project'), mm.get('baseline'))} |")
     pk = results.get("peak_rss_mb") or {}
+    hwm = results.get("hwm_mb") or {}
     for svc in SERVICES:
         a, b = (pk.get("project") or {}).get(svc), (pk.get("baseline") or {}).get(svc)
         L.append(f"| peak RSS, {svc} (process tree, sampled every 1 s) | {fmt(a, ' MB', 0)} | {fmt(b, ' MB', 0)} | {ratio(a, b)} |")
+    for svc in SERVICES:
+        a, b = (hwm.get("project") or {}).get(svc), (hwm.get("baseline") or {}).get(svc)
+        L.append(f"| peak RSS, {svc} (kernel VmHWM, incl. loading the model) | {fmt(a, ' MB', 0)} | {fmt(b, ' MB', 0)} | {ratio(a, b)} |")
     L += [""]
     notes = []
     if pt.get("reused"):
@@ -354,6 +358,17 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
           "red-flag turns whose reply carried the safety message (`custom.urgency`); the red-flag texts are the "
           "hand-labelled positives of `tests/red_flags/dev_set.yml`, so this is also a rough recall figure under load "
           "(see `make redflag-report` for the real one).", ""]
+
+    odd = {}
+    for label, levels in (results.get("levels") or {}).items():
+        for data in levels.values():
+            for t in data["summary"].get("unexpected_escalation_texts") or []:
+                odd.setdefault(label, set()).add(t)
+    if odd:
+        L += ["Held-out questions that got the red-flag safety message during the load levels:", ""]
+        for label, items in odd.items():
+            L += [f"- {label}: " + "; ".join(f"\"{t}\"" for t in sorted(items))]
+        L += [""]
 
     # ---- soak
     soak = results.get("soak")

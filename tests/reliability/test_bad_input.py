@@ -33,29 +33,9 @@ CREDENTIALS = (ROOT / "credentials.yml").read_text()
 
 # ------------------------------------------------------------------------------------------ REST
 
-REST_500_ON_NON_OBJECT = (
-    "Rasa 3.6's stock REST channel (credentials.yml `rest:`) calls `request.json.get('sender')` in "
-    "rasa/core/channels/rest.py:56 (RestInput._extract_sender) on whatever JSON it got: a list, number, string "
-    "or null body raises AttributeError and Sanic answers HTTP 500. Fix: a REST channel that validates the body "
-    "(object with string `sender` and `message`) and answers 400."
-)
-REST_NO_ANSWER_ON_BAD_MESSAGE = (
-    "Rasa 3.6's stock REST channel passes `message` unchecked to the NLU: a missing/null, object or number "
-    "`message` fails in the graph (RegexMessageHandler/tokenizer: \"'NoneType'/'dict'/'int' object has no "
-    "attribute 'strip'\"); rest.py:175 logs the exception and answers HTTP 200 with `[]` (or only the session "
-    "disclaimer): neither a clear answer nor a 4xx. Fix: validate `message` is a string (400 otherwise)."
-)
-REST_BAD_METADATA = (
-    "Rasa 3.6's stock REST channel passes `metadata` unchecked into the UserMessage: a list fails while the turn "
-    "is processed (TypeError: 'list' object is not a mapping); rest.py:175 logs it and answers HTTP 200 with only "
-    "the session disclaimer or `[]`, and the question is not answered. Fix: 400 unless `metadata` is an object."
-)
-REST_DEFAULT_SENDER = (
-    "Rasa 3.6's stock REST channel files a message without `sender` under the fixed conversation id 'default' "
-    "(rest.py:56), so every client that omits it shares ONE conversation: they see each other's context, one "
-    "person's red flag puts all of them into handoff, and staff see a mixed transcript. Fix: answer 400 when "
-    "`sender` is missing or not a non-empty string."
-)
+# Rasa 3.6's stock REST channel answered 500 to a non-object body, an empty 200 to a non-string `message` or
+# non-object `metadata`, and filed a message without `sender` under the shared conversation 'default'.
+# credentials.yml now names channels.rest_validated.ValidatedRestInput, which answers 400 to all of these.
 
 
 def rest_url(stack) -> str:

@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import new_sender, rest_send
 from tests.reliability.helpers import (
     RED_FLAG, REST_ANSWER, REST_MORE, REST_QUESTION, crash, ensure_running, has_safety_message, running, texts,
-    tickets_for, tracker, user_texts,
+    tickets_for, tracker, user_texts, wait_until,
 )
 
 pytestmark = pytest.mark.stack
@@ -114,7 +114,10 @@ def action_crash(stack) -> Dict[str, Any]:
         stack.restart_service("action server")
         seen["after_faq_more"] = _send(stack, seen["faq"], "tell me more")
         seen["after_flag"] = _send(stack, seen["flag"], "hello? is anyone there?")
-        time.sleep(0.5)
+        # the recovery path: the staff console's reconciler (console/reconcile.py, every RECONCILE_EVERY_S,
+        # 1 s in tests) finishes the escalation: ticket, notification, handoff
+        wait_until(lambda: tickets_for(seen["flag"]) and tracker(stack, seen["flag"])["slots"].get("handoff_active"),
+                   timeout_s=20)
         seen["tickets_after"] = [t.id for t in tickets_for(seen["flag"])]
         seen["flag_tracker_after"] = tracker(stack, seen["flag"])
         seen["tickets_before_after"] = [t.id for t in tickets_for(seen["flag_before"])]
