@@ -329,8 +329,9 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
         notes.append(f"project training measured in this run, load average {pt.get('loadavg_at_start')} at its start "
                      f"and {pt.get('loadavg_at_end')} at its end")
     for label, info in (results.get("models") or {}).items():
-        stale = (" — **older than its inputs** (`make -q model` says it would retrain: config, data or domain changed "
-                 "since; `make bench` retrains first)") if info.get("stale") else ""
+        stale = (" — **older than its training inputs** (changed since: "
+                 + ", ".join(f"`{f}`" for f in info.get("newer_inputs", [])) + "; `make bench` retrains first)"
+                 ) if info.get("stale") else ""
         notes.append(f"{label} model served: `{info.get('path')}`, trained {info.get('trained_at', '?')}{stale}")
     if notes:
         L += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
