@@ -146,7 +146,7 @@ class Stack:
             Service(
                 "rasa server",
                 [
-                    rasa, "run", "--model", str(self.model), "--enable-api", f"--auth-token={self.token}",
+                    py, "-m", "clinic_bot.rasa_runtime", "run", "--model", str(self.model), "--enable-api", f"--auth-token={self.token}",
                     "--interface", self.host, "--port", str(self.rasa_port), "--cors", *os.environ.get("WIDGET_ORIGINS", "*").split(),
                     "--credentials", str(PROJECT_ROOT / "credentials.yml"),
                     "--endpoints", os.environ.get("RASA_ENDPOINTS", str(PROJECT_ROOT / "endpoints.yml")),

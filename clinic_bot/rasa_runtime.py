@@ -1,0 +1,93 @@
+"""Start Rasa's own CLI with the project's runtime fixes applied first.
+
+    python -m clinic_bot.rasa_runtime run --model ...   # same arguments as `rasa`
+
+Why: profiling the Rasa server under load (py-spy, 10 conversations) showed
+about a third of its CPU time in `RemoteAction._validate_action_result`. That
+method calls `jsonschema.validate(result, schema)`, which re-checks the fixed
+response *schema* against the JSON Schema 2020-12 meta-schema on every custom
+action call before it checks the response. The fix builds the validator once
+and keeps validating every action-server response against the same schema,
+with the same error (best match, same message), so behaviour is unchanged.
+
+A second fix: Rasa's SQL tracker store opens SQLite in rollback-journal mode,
+where a staff-console read (an export, a long transcript) blocks Rasa's writes
+and a busy file fails after 5 s. SQLite connections opened in the Rasa process
+are switched to write-ahead logging (readers never block the writer) with a
+15 s busy timeout, as the project's own database already is (clinic_bot/db.py).
+PostgreSQL connections are untouched.
+
+`rasa run` started directly still works, only slower and with the stock journal.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any, Dict, Text
+
+
+@functools.lru_cache(maxsize=None)
+def action_response_validator() -> Any:
+    """The validator for Rasa's action-server response schema, schema checked once."""
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
+    """Drop-in for `RemoteAction._validate_action_result` (same checks, same error)."""
+    from jsonschema import ValidationError
+    from jsonschema.exceptions import best_match
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    error = best_match(action_response_validator().iter_errors(result))
+    if error is None:
+        return True
+    assert isinstance(error, ValidationError)
+    error.message += (
+        ". Failed to validate Action server response from API, "
+        "make sure your response from the Action endpoint is valid. "
+        f"For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+    )
+    raise error
+
+
+def sqlite_wal_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    """SQLAlchemy `connect` hook: WAL journal and a busy timeout for SQLite files."""
+    import sqlite3
+
+    if not isinstance(dbapi_conn, sqlite3.Connection):
+        return
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA busy_timeout=15000")
+        cur.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cur.close()
+
+
+def apply() -> None:
+    """Install the fixes into the imported Rasa modules (idempotent)."""
+    import sqlalchemy as sa
+    from rasa.core.actions.action import RemoteAction
+    from sqlalchemy.engine import Engine
+
+    RemoteAction._validate_action_result = validate_action_result  # type: ignore[assignment]
+    if not sa.event.contains(Engine, "connect", sqlite_wal_on_connect):
+        sa.event.listen(Engine, "connect", sqlite_wal_on_connect)
+
+
+def main() -> None:
+    apply()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv[0] = "rasa"
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
