@@ -191,7 +191,26 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+        self.warm_up()
         return self
+
+    def warm_up(self) -> bool:
+        """Parse one message so TensorFlow builds its graphs now, not on a patient's first turn.
+
+        Parse-only (`/model/parse`): no conversation is created, so nothing shows in
+        the staff console. A failure is reported but does not stop the stack."""
+        if not any(svc.name == "rasa server" for svc in self.services):
+            return False
+        req = urllib.request.Request(
+            f"{self.rasa_url}/model/parse?token={self.token}", data=b'{"text": "hello, is it arthritis?"}',
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status == 200
+        except Exception as exc:
+            print(f"warning: warm-up parse failed ({exc}); the first turn will be slower", file=sys.stderr)
+            return False
 
     def stop_service(self, name: str) -> None:
         for svc in self.services:

@@ -129,7 +129,7 @@ class RedFlagEntityDetector(GraphComponent, EntityExtractorMixin):
         self.patterns_file = _resolve_patterns_file(self._config.get("patterns_file"))
         # Fail loudly at start-up if the knowledge file is missing or broken:
         # silently running without the safety layer is worse than not starting.
-        self.detector = detector or RedFlagDetector(patterns_file=self.patterns_file)
+        self.detector = detector or RedFlagDetector(patterns_file=self.patterns_file).warm_up()
 
     @classmethod
     def create(

@@ -449,6 +449,12 @@ class RedFlagDetector:
         self._norm_cache: Dict[str, str] = {}
 
     # -- public API
+    def warm_up(self) -> "RedFlagDetector":
+        """Load the word lists now (about 1 s) rather than on a patient's first turn."""
+        self._known_words()
+        _lemma_table()
+        return self
+
     @property
     def categories(self) -> List[Dict[str, Any]]:
         return list(self.k.categories)

@@ -601,3 +601,12 @@ def test_component_config_options(tmp_path: Path) -> None:
     comp.process([message])
     assert message.get("intent")["name"] == "urgent_help"
     assert comp.patterns_file == custom
+
+
+def test_component_loads_word_lists_at_start_up(tmp_path: Path) -> None:
+    """The ~1 s word-list load happens when the model loads, not on a patient's first turn."""
+    from components.red_flags.component import RedFlagEntityDetector
+
+    component = RedFlagEntityDetector({})
+    assert component.detector._known  # loaded already
+    assert "walking" in component.detector._known

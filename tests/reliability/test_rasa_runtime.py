@@ -69,3 +69,16 @@ def test_running_stack_tracker_db_is_wal_and_custom_actions_answer(stack) -> Non
     assert replies and any(r.get("text") for r in replies)
     with sqlite3.connect(stack.var_dir / "tracker.db") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_stack_warm_up_parses_without_creating_a_conversation(stack) -> None:
+    """Stack.start() warms the NLU graph with a parse-only request; repeatable, no tracker."""
+    rest_send(stack, "before-warm-up", "hello")  # the events table exists from here on
+
+    def event_rows() -> int:
+        with sqlite3.connect(stack.var_dir / "tracker.db") as conn:
+            return conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+    before = event_rows()
+    assert stack.warm_up() is True
+    assert event_rows() == before
