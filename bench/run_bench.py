@@ -96,6 +96,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help="reuse the last measured training time instead of training config.yml again")
     p.add_argument("--retrain-baseline", action="store_true", help="retrain the baseline even if its inputs did not change")
     p.add_argument("--no-baseline", action="store_true", help="only the project (no ratios)")
+    p.add_argument("--no-ablation", action="store_true",
+                   help="skip the run of the project model on plain `rasa run` (what clinic_bot.rasa_runtime is worth)")
     p.add_argument("--model", default=str(PROJECT_MODEL), help="project model to serve (default models/facet-assistant.tar.gz)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--report-only", action="store_true", help="re-render reports/benchmark.md from the last results")
@@ -329,7 +331,8 @@ def post_json(url: str, payload: Any, timeout: float = 120.0) -> Any:
 class Bench:
     """One served model: its Stack, cold start, and process handles."""
 
-    def __init__(self, label: str, model: Path, staff_hook: str, sampler: procstats.MemorySampler) -> None:
+    def __init__(self, label: str, model: Path, staff_hook: str, sampler: procstats.MemorySampler,
+                 runtime_fixes: bool = True) -> None:
         from clinic_bot.launcher import Stack
 
         self.label = label
@@ -337,7 +340,7 @@ class Bench:
         self.var_dir = Path(tempfile.mkdtemp(prefix=f"bench-{label}-"))
         self.stack = Stack(
             var_dir=self.var_dir, model=model, rasa_port=0, action_port=0, console_port=0, widget_port=0,
-            with_console=False, with_widget=False, log_dir=CACHE / "logs" / label,
+            with_console=False, with_widget=False, log_dir=CACHE / "logs" / label, runtime_fixes=runtime_fixes,
             extra_env={**BASE_ENV, "STAFF_WEBHOOK_URL": staff_hook, "STAFF_WEBHOOK_TIMEOUT": "2",
                        "CLINIC_DB_URL": f"sqlite:///{self.var_dir / 'clinic.db'}"},
         )
@@ -397,6 +400,24 @@ def measured_level(bench: Bench, book, **kw: Any) -> Dict[str, Any]:
         f"p95 {s['p95_ms']} ms, p99 {s['p99_ms']} ms, errors {s['errors']}, timeouts {s['timeouts']}, "
         f"server CPU {s['server_cpu_ms_per_turn']} ms/turn")
     return {"summary": s, "latencies_ms": [round(x, 2) for x in level.latencies_ms()]}
+
+
+def runtime_ablation(project: Bench, model: Path, staff_hook: str, sampler: procstats.MemorySampler, book,
+                     warm: List[str], args: argparse.Namespace) -> Dict[str, Any]:
+    """The project model on plain `rasa run` (no runtime fixes, no warm-up) against the
+    project stack as run, at 10 conversations, back to back."""
+    stock = Bench("project-stock-rasa", model, staff_hook, sampler, runtime_fixes=False)
+    try:
+        stock.start()
+        stock.warm_up(warm)
+        out: Dict[str, Any] = {"cold_start": stock.cold, "levels": {}}
+        for b in (stock, project):
+            out["levels"][b.label] = measured_level(
+                b, book, name="c10-ablation", concurrency=10, duration_s=args.level_seconds, think_s=args.think_range,
+                timeout_s=args.timeout, seed=args.seed + 50, min_turns=args.min_turns)
+        return out
+    finally:
+        stock.stop()
 
 
 # ----------------------------------------------------------------------------- run
@@ -475,10 +496,16 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         results["hwm_mb"] = {b.label: {svc: round(procstats.hwm_mb(b.pid(svc)), 1) for svc in b.service_names()}
                              for b in benches}
 
-        # 5. soak: the project alone
         for b in benches[1:]:
             b.stop()
         project = benches[0]
+
+        # 5. what clinic_bot.rasa_runtime and the warm-up are worth: the same model on plain `rasa run`
+        if not args.no_ablation:
+            results["ablation"] = runtime_ablation(project, project_model, recorder.url + "/staff-hook", sampler,
+                                                   book, warm, args)
+
+        # 6. soak: the project alone
         soak_s = args.soak_minutes * 60
         log(f"soak: project at 10 concurrent conversations for {args.soak_minutes:g} min")
         t_soak = time.monotonic() - sampler.t0

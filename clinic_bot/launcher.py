@@ -86,6 +86,8 @@ class Stack:
     with_console: bool = True
     with_widget: bool = True
     with_actions: bool = True
+    # False: plain `rasa run`, no warm-up (the benchmark measures what the fixes are worth)
+    runtime_fixes: bool = True
     extra_env: Dict[str, str] = field(default_factory=dict)
     log_dir: Optional[Path] = None
     services: List[Service] = field(default_factory=list)
@@ -146,7 +148,8 @@ class Stack:
             Service(
                 "rasa server",
                 [
-                    py, "-m", "clinic_bot.rasa_runtime", "run", "--model", str(self.model), "--enable-api", f"--auth-token={self.token}",
+                    *([py, "-m", "clinic_bot.rasa_runtime"] if self.runtime_fixes else [rasa]),
+                    "run", "--model", str(self.model), "--enable-api", f"--auth-token={self.token}",
                     "--interface", self.host, "--port", str(self.rasa_port), "--cors", *os.environ.get("WIDGET_ORIGINS", "*").split(),
                     "--credentials", str(PROJECT_ROOT / "credentials.yml"),
                     "--endpoints", os.environ.get("RASA_ENDPOINTS", str(PROJECT_ROOT / "endpoints.yml")),
@@ -191,7 +194,8 @@ class Stack:
         except BaseException:
             self.stop()
             raise
-        self.warm_up()
+        if self.runtime_fixes:
+            self.warm_up()
         return self
 
     def warm_up(self) -> bool:
