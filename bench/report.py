@@ -215,7 +215,10 @@ def machine_section(results: Dict[str, Any]) -> List[str]:
     m = results["machine"]
     s, e = results.get("conditions_start") or {}, results.get("conditions_end") or {}
     cpus = m.get("cpus_usable") or m.get("cpus") or 1
-    noisy = any((c.get("loadavg") or [0])[0] > 0.5 * cpus or (c.get("cpu_busy") or 0) > 0.25 for c in (s, e))
+    # CPU busy is measured with nothing of ours running; the load average also counts what
+    # `make bench` itself ran just before (venv, training), so it does not decide alone
+    noisy = any((c.get("cpu_busy") or 0) > 0.25 for c in (s, e))
+    busy_before = (s.get("loadavg") or [0])[0] > 0.5 * cpus
     v = m.get("versions", {})
     lines = [
         "## Machine and conditions",
@@ -230,10 +233,13 @@ def machine_section(results: Dict[str, Any]) -> List[str]:
         f"- All CPUs busy, measured over 2 s with nothing of ours running: {fmt((s.get('cpu_busy') or 0) * 100, '%')} "
         f"at start; {fmt((e.get('cpu_busy') or 0) * 100, '%')} at end (after our servers stopped)",
     ]
+    if busy_before and not noisy:
+        lines.append("- The load average at the start counts the installs and trainings this same `make bench` ran "
+                     "just before (CPU time, not other jobs: the CPUs were idle when the measurements began).")
     if noisy:
         lines.append(
-            f"- **The machine was shared with other jobs during this run** (load average above half the CPU count or "
-            "CPUs busy before we started). Absolute times are inflated and noisy; the project/baseline *ratios* are "
+            f"- **The machine was shared with other jobs during this run** (CPUs busy with other work before we "
+            "started or after we stopped). Absolute times are inflated and noisy; the project/baseline *ratios* are "
             "the more reliable figures, because both stacks were measured back to back at every level, in "
             "alternating order, and server CPU time per turn (from /proc) does not count time spent waiting for "
             "the CPU.")
