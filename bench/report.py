@@ -360,7 +360,7 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
                      f"(load average {bt.get('loadavg_at_start')} at that start)")
     if bt.get("status") and bt.get("status") != "ok":
         notes.append(f"baseline training **{bt['status']}** (see `{bt.get('log')}`)")
-    if ptime:
+    if ptime and not pt.get("reused"):
         notes.append(f"project training measured in this run, load average {pt.get('loadavg_at_start')} at its start "
                      f"and {pt.get('loadavg_at_end')} at its end")
     for label, info in (results.get("models") or {}).items():
