@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test venv spacy model train validate pytest e2e nlu-report redflag-report bench shell clean-model
+.PHONY: run test venv spacy model train validate pytest e2e nlu-report redflag-report bench shell clean-model model-inputs
 
 run: model
 	@bash scripts/run.sh
@@ -62,3 +62,7 @@ shell: model
 
 clean-model:
 	rm -rf models/*.tar.gz
+
+# The files a model is trained from (bench/run_bench.py reads this to tell a stale model).
+model-inputs:
+	@echo $(MODEL_INPUTS)

@@ -287,12 +287,16 @@ def model_info(path: Path) -> Dict[str, Any]:
     return info
 
 
-def newer_inputs(model: Path) -> List[str]:
-    """Training inputs (the Makefile's MODEL_INPUTS) changed after `model` was written."""
+def newer_inputs(model: Path) -> Optional[List[str]]:
+    """Training inputs (the Makefile's MODEL_INPUTS) changed after `model` was written;
+    None when make cannot say."""
+    try:
+        listed = subprocess.run(["make", "-s", "--no-print-directory", "model-inputs"], cwd=ROOT, check=True,
+                                capture_output=True, text=True, timeout=60).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return None
     t = model.stat().st_mtime
-    files = [ROOT / "config.yml"] + [f for d in ("data", "domain", "components") for f in (ROOT / d).rglob("*")
-                                     if f.suffix in (".yml", ".py") and "__pycache__" not in f.parts]
-    return sorted(str(f.relative_to(ROOT)) for f in files if f.is_file() and f.stat().st_mtime > t)
+    return sorted(f for f in listed if (ROOT / f).is_file() and (ROOT / f).stat().st_mtime > t)
 
 
 def ensure_baseline(force: bool) -> Dict[str, Any]:
@@ -447,8 +451,8 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     results["models"] = {"project": model_info(project_model)}
     # `make bench` retrains first; run directly, the model may be older than what it is trained from
     newer = newer_inputs(project_model)
-    results["models"]["project"]["stale"] = bool(newer)
-    results["models"]["project"]["newer_inputs"] = newer[:5]
+    results["models"]["project"]["stale"] = bool(newer) if newer is not None else None
+    results["models"]["project"]["newer_inputs"] = (newer or [])[:5]
     if not args.no_baseline and BASELINE_MODEL.exists():
         results["models"]["baseline"] = model_info(BASELINE_MODEL)
     results["model_mb"] = {k: v["mb"] for k, v in results["models"].items()}

@@ -5,8 +5,10 @@ Rasa's conversations live in Rasa's own tracker store (see endpoints.yml).
 """
 from __future__ import annotations
 
+import sqlite3
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -16,18 +18,25 @@ from clinic_bot.settings import load_settings
 metadata = sa.MetaData()
 
 
+def sqlite_wal_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    """SQLAlchemy `connect` hook: WAL journal (readers never block the writer) and a
+    15 s busy timeout for SQLite files; other databases are left untouched. Used for
+    the project's database here and for Rasa's tracker file (clinic_bot/rasa_runtime.py)."""
+    if not isinstance(dbapi_conn, sqlite3.Connection):
+        return
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA busy_timeout=15000")
+        cur.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cur.close()
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, future=True, connect_args={"timeout": 15})
-
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=15000")
-            cur.close()
-
+        sa.event.listen(engine, "connect", sqlite_wal_on_connect)
         return engine
     return sa.create_engine(url, future=True, pool_pre_ping=True)
 

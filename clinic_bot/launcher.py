@@ -181,22 +181,30 @@ class Stack:
     def start(self) -> "Stack":
         self.services = self.build_services()
         env = self.env()
-        log_dir = self.log_dir or (self.var_dir / "logs")
-        log_dir.mkdir(parents=True, exist_ok=True)
         try:
             for svc in self.services:
-                log = open(log_dir / f"{svc.name.split()[0]}.log", "ab")
-                svc.proc = subprocess.Popen(
-                    svc.argv, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-                )
+                self._spawn(svc, env)
             for svc in self.services:
-                wait_http(svc.health_url, svc.timeout_s, svc.proc)
+                self._await_ready(svc)
         except BaseException:
             self.stop()
             raise
-        if self.runtime_fixes:
-            self.warm_up()
         return self
+
+    def _spawn(self, svc: Service, env: Dict[str, str]) -> None:
+        """Start one service in its own process group, its output appended to its log."""
+        log_dir = self.log_dir or (self.var_dir / "logs")
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with open(log_dir / f"{svc.name.split()[0]}.log", "ab") as log:  # the child keeps its own copy
+            svc.proc = subprocess.Popen(
+                svc.argv, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def _await_ready(self, svc: Service) -> None:
+        """Wait for the service's health check; a Rasa server is then warmed up (start or restart)."""
+        wait_http(svc.health_url, svc.timeout_s, svc.proc)
+        if svc.name == "rasa server" and self.runtime_fixes:
+            self.warm_up()
 
     def warm_up(self) -> bool:
         """Parse one message so TensorFlow builds its graphs now, not on a patient's first turn.
@@ -231,9 +239,8 @@ class Stack:
         env = self.env()
         for svc in self.services:
             if svc.name == name:
-                log = open((self.log_dir or self.var_dir / "logs") / f"{svc.name.split()[0]}.log", "ab")
-                svc.proc = subprocess.Popen(svc.argv, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-                wait_http(svc.health_url, svc.timeout_s, svc.proc)
+                self._spawn(svc, env)
+                self._await_ready(svc)
 
     def stop(self) -> None:
         for svc in reversed(self.services):

@@ -14,7 +14,7 @@ A second fix: Rasa's SQL tracker store opens SQLite in rollback-journal mode,
 where a staff-console read (an export, a long transcript) blocks Rasa's writes
 and a busy file fails after 5 s. SQLite connections opened in the Rasa process
 are switched to write-ahead logging (readers never block the writer) with a
-15 s busy timeout, as the project's own database already is (clinic_bot/db.py).
+15 s busy timeout, by the same hook as the project's own database (clinic_bot/db.py).
 PostgreSQL connections are untouched.
 
 `rasa run` started directly still works, only slower and with the stock journal.
@@ -25,13 +25,21 @@ import functools
 import sys
 from typing import Any, Dict, Text
 
+import sqlalchemy as sa
+from jsonschema import ValidationError
+from jsonschema.exceptions import best_match
+from jsonschema.validators import validator_for
+from rasa.__main__ import main as rasa_main
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.constants import DOCS_BASE_URL
+from sqlalchemy.engine import Engine
+
+from clinic_bot.db import sqlite_wal_on_connect
+
 
 @functools.lru_cache(maxsize=None)
 def action_response_validator() -> Any:
     """The validator for Rasa's action-server response schema, schema checked once."""
-    from jsonschema.validators import validator_for
-    from rasa.core.actions.action import RemoteAction
-
     schema = RemoteAction.action_response_format_spec()
     cls = validator_for(schema)
     cls.check_schema(schema)
@@ -40,14 +48,9 @@ def action_response_validator() -> Any:
 
 def validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
     """Drop-in for `RemoteAction._validate_action_result` (same checks, same error)."""
-    from jsonschema import ValidationError
-    from jsonschema.exceptions import best_match
-    from rasa.shared.constants import DOCS_BASE_URL
-
-    error = best_match(action_response_validator().iter_errors(result))
+    error: ValidationError = best_match(action_response_validator().iter_errors(result))
     if error is None:
         return True
-    assert isinstance(error, ValidationError)
     error.message += (
         ". Failed to validate Action server response from API, "
         "make sure your response from the Action endpoint is valid. "
@@ -56,26 +59,8 @@ def validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
     raise error
 
 
-def sqlite_wal_on_connect(dbapi_conn: Any, _record: Any) -> None:
-    """SQLAlchemy `connect` hook: WAL journal and a busy timeout for SQLite files."""
-    import sqlite3
-
-    if not isinstance(dbapi_conn, sqlite3.Connection):
-        return
-    cur = dbapi_conn.cursor()
-    try:
-        cur.execute("PRAGMA busy_timeout=15000")
-        cur.execute("PRAGMA journal_mode=WAL")
-    finally:
-        cur.close()
-
-
 def apply() -> None:
     """Install the fixes into the imported Rasa modules (idempotent)."""
-    import sqlalchemy as sa
-    from rasa.core.actions.action import RemoteAction
-    from sqlalchemy.engine import Engine
-
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[assignment]
     if not sa.event.contains(Engine, "connect", sqlite_wal_on_connect):
         sa.event.listen(Engine, "connect", sqlite_wal_on_connect)
@@ -83,8 +68,6 @@ def apply() -> None:
 
 def main() -> None:
     apply()
-    from rasa.__main__ import main as rasa_main
-
     sys.argv[0] = "rasa"
     rasa_main()
 

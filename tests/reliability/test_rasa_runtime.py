@@ -8,10 +8,13 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+import sqlalchemy as sa
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from sqlalchemy.engine import Engine
 
 from clinic_bot import rasa_runtime
+from clinic_bot.db import sqlite_wal_on_connect
 from tests.conftest import rest_send
 
 STOCK_CHECK = RemoteAction._validate_action_result  # Rasa's own, captured before any apply()
@@ -46,18 +49,24 @@ def test_validator_is_built_once() -> None:
 
 def test_apply_replaces_rasas_check_and_is_idempotent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
-    rasa_runtime.apply()
-    rasa_runtime.apply()
-    assert RemoteAction._validate_action_result is rasa_runtime.validate_action_result
+    already = sa.event.contains(Engine, "connect", sqlite_wal_on_connect)
+    try:
+        rasa_runtime.apply()
+        rasa_runtime.apply()
+        assert RemoteAction._validate_action_result is rasa_runtime.validate_action_result
+        assert sa.event.contains(Engine, "connect", sqlite_wal_on_connect)
+    finally:  # the hook is process-wide: leave other tests' engines as they were
+        if not already:
+            sa.event.remove(Engine, "connect", sqlite_wal_on_connect)
 
 
 def test_wal_hook_ignores_non_sqlite_connections() -> None:
-    rasa_runtime.sqlite_wal_on_connect(object(), None)  # e.g. a psycopg2 connection: untouched
+    sqlite_wal_on_connect(object(), None)  # e.g. a psycopg2 connection: untouched
 
 
 def test_wal_hook_sets_journal_mode(tmp_path) -> None:
     conn = sqlite3.connect(tmp_path / "t.db")
-    rasa_runtime.sqlite_wal_on_connect(conn, None)
+    sqlite_wal_on_connect(conn, None)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 15000
 
