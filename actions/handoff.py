@@ -16,9 +16,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from clinic_bot import names
 from clinic_bot.db import get_engine
 from clinic_bot.notify import notify_ticket
-from clinic_bot.red_flags import UNSPECIFIED, category_urgency, most_urgent
+from clinic_bot.safety import UNSPECIFIED, load_table
 from clinic_bot.settings import load_settings
 from clinic_bot.tickets import Ticket, TicketStore
 
@@ -39,8 +40,26 @@ def _red_flag_categories(tracker: Tracker) -> List[str]:
     return [e.get("value") for e in (tracker.latest_message.get("entities") or []) if e.get("entity") == "red_flag" and e.get("value")]
 
 
-def open_ticket(tracker: Tracker, *, kind: str, category: str, urgency: str) -> Optional[Ticket]:
-    """Write the ticket and start notifying staff; returns None if storage failed."""
+def trigger_text(tracker: Tracker) -> str:
+    """The patient's words behind this turn: after a "yes" to the safety check, the checked message."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent in (names.INTENT_CHECK_YES, names.INTENT_AFFIRM):
+        checked = checked_message(tracker.events)
+        if checked is not None:
+            return checked.get("text") or ""
+    return tracker.latest_message.get("text") or ""
+
+
+def checked_message(events: List[Dict[Text, Any]]) -> Optional[Dict[Text, Any]]:
+    """The latest user event the safety decision answered with a check."""
+    for event in reversed(events):
+        if event.get("event") == "user" and ((event.get("parse_data") or {}).get("intent") or {}).get("name") == names.INTENT_RED_FLAG_CHECK:
+            return event
+    return None
+
+
+def open_ticket(tracker: Tracker, *, kind: str, category: str, urgency: str, notify: bool = True) -> Optional[Ticket]:
+    """Write the ticket and (unless told not to) start notifying staff; None if storage failed."""
     try:
         store = TicketStore(get_engine(load_settings().db_url))
         ticket, created = store.create(
@@ -49,12 +68,12 @@ def open_ticket(tracker: Tracker, *, kind: str, category: str, urgency: str) -> 
             channel=tracker.get_latest_input_channel() or "unknown",
             category=category,
             urgency=urgency,
-            trigger_message=tracker.latest_message.get("text") or "",
+            trigger_message=trigger_text(tracker),
         )
     except Exception:
         logger.exception("could not record handoff ticket for %s", tracker.sender_id)
         return None
-    if created:  # a retried escalation must not notify staff twice
+    if created and notify:  # a retried escalation must not notify staff twice
         task = asyncio.get_running_loop().create_task(notify_ticket(store, ticket))
         _background.add(task)
         task.add_done_callback(_background.discard)
@@ -66,8 +85,9 @@ class ActionEscalateRedFlag(Action):
         return "action_escalate_red_flag"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        category = most_urgent(_red_flag_categories(tracker)) or tracker.get_slot("red_flag_category") or UNSPECIFIED
-        urgency = category_urgency(category)
+        table = load_table()
+        category = table.most_urgent(_red_flag_categories(tracker)) or tracker.get_slot("red_flag_category") or UNSPECIFIED
+        urgency = table.urgency_of(category)
         ticket = open_ticket(tracker, kind="red_flag", category=category, urgency=urgency)
         dispatcher.utter_message(response="utter_handoff_started" if ticket else "utter_handoff_failed")
         return [

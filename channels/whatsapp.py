@@ -39,6 +39,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy.engine import Engine
 
 from clinic_bot.db import get_engine, metadata
+from clinic_bot.safety import load_table
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,6 @@ MAX_CHALLENGE_LENGTH = 512
 MAX_BACKOFF_S = 30.0
 
 URGENT_MARKER = "⚠️ "
-MARKED_URGENCIES = frozenset({"emergency", "urgent"})
 
 UNSUPPORTED_REPLY = (
     "Sorry, I can only read text messages, so I couldn't open that. "
@@ -301,7 +301,7 @@ def _unique_title(title: str, seen: Set[str], limit: int) -> str:
 
 
 def with_urgency_marker(text: str, custom: Any) -> str:
-    if isinstance(custom, dict) and str(custom.get("urgency", "")).lower() in MARKED_URGENCIES:
+    if isinstance(custom, dict) and str(custom.get("urgency", "")).lower() in load_table().marked_urgencies:
         if text and not text.startswith(URGENT_MARKER.strip()):
             return URGENT_MARKER + text
     return text

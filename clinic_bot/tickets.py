@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from clinic_bot.db import metadata
+from clinic_bot.safety import load_table
 
-URGENCY_ORDER = {"emergency": 0, "crisis": 1, "urgent": 2, "routine": 3}
 STATUSES = ("open", "acknowledged", "closed")
 
 tickets_table = sa.Table(
@@ -94,7 +94,8 @@ class TicketStore:
 
         Returns the ticket and whether this call created it.
         """
-        if urgency not in URGENCY_ORDER:
+        ranks = load_table().urgency_rank
+        if urgency not in ranks:
             raise TicketError(f"unknown urgency {urgency!r}")
         with self.engine.begin() as conn:
             existing = conn.execute(
@@ -109,7 +110,7 @@ class TicketStore:
                     channel=channel or "unknown",
                     category=category,
                     urgency=urgency,
-                    urgency_rank=URGENCY_ORDER[urgency],
+                    urgency_rank=ranks[urgency],
                     trigger_message=trigger_message or "",
                     created_at=_now(),
                     status="open",

@@ -16,6 +16,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from clinic_bot import names
 from components.runtime_policy import RuntimePolicy
 
 
@@ -25,8 +26,9 @@ class HandoffPolicy(RuntimePolicy):
     def get_default_config() -> Dict[Text, Any]:
         return {
             "priority": 7,
-            "slot": "handoff_active",
-            "passthrough_intents": ["report_red_flag", USER_INTENT_RESTART],
+            "slot": names.SLOT_HANDOFF,
+            # the safety path speaks during handoff too (see RedFlagPolicy)
+            "passthrough_intents": [names.INTENT_RED_FLAG, names.INTENT_RED_FLAG_CHECK, names.INTENT_CHECK_YES, USER_INTENT_RESTART],
         }
 
 

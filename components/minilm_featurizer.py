@@ -8,7 +8,10 @@ each parse costs a few milliseconds.
 
 Features: one vector per Rasa token (mean of the word pieces it covers) as
 sequence features, and the sentence-transformers mean pooling (L2-normalised)
-as the sentence feature.
+as the sentence feature. For a message of several sentences the sentence
+feature is the normalised sum of the whole message's vector and the vector of
+its question sentence (components/question_focus.py), the same in training and
+at run time, so a long story does not drown the question.
 """
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.nlu.constants import ACTION_TEXT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.question_focus import focus_sentence
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -95,7 +100,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {**DenseFeaturizer.get_default_config(), "model_path": None, "max_length": 128, "batch_size": 64}
+        return {**DenseFeaturizer.get_default_config(), "model_path": None, "max_length": 256, "batch_size": 64, "question_focus": True}
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
@@ -119,13 +124,31 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     ) -> "MiniLMFeaturizer":
         return cls(config, execution_context.node_name)
 
+    def _focus_vectors(self, texts: List[str]) -> Dict[int, np.ndarray]:
+        """Normalised vectors of the question sentence, for the messages that have one."""
+        if not self._config.get("question_focus", True):
+            return {}
+        focus = {i: f for i, f in ((i, focus_sentence(t)) for i, t in enumerate(texts)) if f}
+        if not focus:
+            return {}
+        hidden, mask, _ = self.encoder.embed(list(focus.values()))
+        out = {}
+        for row, i in enumerate(focus):
+            vec = hidden[row][mask[row].astype(bool)].mean(axis=0)
+            out[i] = vec / (np.linalg.norm(vec) or 1.0)
+        return out
+
     def _featurize(self, messages: List[Message], attribute: Text) -> None:
         texts = [m.get(attribute) for m in messages]
         hidden, mask, offsets = self.encoder.embed(texts)
+        focus = self._focus_vectors(texts) if attribute == TEXT else {}
         for i, message in enumerate(messages):
             m = mask[i].astype(bool)
             sentence = hidden[i][m].mean(axis=0)
             sentence = sentence / (np.linalg.norm(sentence) or 1.0)
+            if i in focus:
+                sentence = sentence + focus[i]
+                sentence = sentence / (np.linalg.norm(sentence) or 1.0)
             sequence = self._token_vectors(message.get(TOKENS_NAMES[attribute]) or [], hidden[i], offsets[i], m)
             self.add_features_to_message(sequence, sentence[np.newaxis, :], attribute, message)
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from clinic_bot.notify import notify_ticket
 from clinic_bot.rasa_api import RasaApi
-from clinic_bot.red_flags import UNSPECIFIED, category_urgency
+from clinic_bot.safety import UNSPECIFIED, load_table
 from clinic_bot.tickets import Ticket, TicketStore
 from console.repositories.events import event_data, events_table, has_events_table
 
@@ -95,7 +95,7 @@ async def reconcile(tracker: Engine, tickets: TicketStore, rasa: Optional[RasaAp
             conversation_id=lost.sender_id,
             channel=lost.channel,
             category=lost.category,
-            urgency=category_urgency(lost.category),
+            urgency=load_table().urgency_of(lost.category),
             trigger_message=lost.text,
         )
         if not created:

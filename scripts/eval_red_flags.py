@@ -45,7 +45,7 @@ if str(PROJECT_ROOT) not in sys.path:
 
 DEFAULT_SET = PROJECT_ROOT / "tests" / "red_flags" / "dev_set.yml"
 DEFAULT_SPACY_DIR = PROJECT_ROOT / ".cache" / "spacy" / "en_facet"
-POSITIVE_KINDS = {"positive", "hedged", "long_mixed"}
+POSITIVE_KINDS = {"positive", "hedged", "long_mixed", "carer", "crisis_passive"}
 INTENT_NAME = "report_red_flag"
 
 # (escalated, detected categories, extra info)

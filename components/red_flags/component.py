@@ -57,6 +57,8 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from clinic_bot import names
+from clinic_bot.safety import CHECK, CONTINUE, CRISIS_CATEGORY, ESCALATE, Decision, Evidence, decide
 from components.red_flags.detector import DEFAULT_PATTERNS_FILE, DetectionResult, RedFlagDetector
 
 logger = logging.getLogger(__name__)
@@ -160,98 +162,98 @@ class RedFlagEntityDetector(GraphComponent, EntityExtractorMixin):
     def detect(self, message: Message) -> DetectionResult:
         return self.detector.detect(self._doc_for(message))
 
-    def _entities(self, message: Message, result: DetectionResult) -> List[Dict[Text, Any]]:
-        text = message.get(TEXT) or ""
-        entities = []
-        # Only the most urgent category becomes the `red_flag` entity: the slot it
-        # fills picks the safety advice, and must never pick a milder one.
-        for det in result.first_per_category()[:1]:
-            entities.append(
-                {
-                    ENTITY_ATTRIBUTE_TYPE: RED_FLAG_ENTITY,
-                    ENTITY_ATTRIBUTE_VALUE: det.category,
-                    ENTITY_ATTRIBUTE_START: det.start,
-                    ENTITY_ATTRIBUTE_END: det.end,
-                    ENTITY_ATTRIBUTE_CONFIDENCE: 1.0,
-                    EXTRACTOR: self.name,
-                }
-            )
-        return entities
+    def _evidence(self, message: Message, result: Optional[DetectionResult]) -> Evidence:
+        ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME]
+        rank, confidence = 99, 0.0
+        for i, r in enumerate(ranking):
+            if r.get(INTENT_NAME_KEY) == self.intent_name:
+                rank, confidence = i + 1, float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+                break
+        if result is None:
+            return Evidence(ml_confidence=confidence, ml_rank=rank)
+        return Evidence(
+            rule_categories=result.categories,
+            about_other=result.about_other,
+            crisis_mention=any(m.category == CRISIS_CATEGORY for m in result.mentions),
+            only_suppressed=bool(result.suppressed) and not result.mentions,
+            ml_confidence=confidence,
+            ml_rank=rank,
+        )
 
-    def _escalate(self, message: Message, result: DetectionResult) -> None:
-        existing = [e for e in (message.get(ENTITIES) or []) if not (e.get(EXTRACTOR) == self.name and e.get(ENTITY_ATTRIBUTE_TYPE) == RED_FLAG_ENTITY)]
-        message.set(ENTITIES, existing + self._entities(message, result), add_to_output=True)
+    def _entities(self, result: Optional[DetectionResult], decision: Decision) -> List[Dict[Text, Any]]:
+        """The category, urgency and person entities; they fill the slots the safety message reads."""
+        det = next((d for d in (result.first_per_category() if result else []) if d.category == decision.category), None)
+        start, end = (det.start, det.end) if det else (0, 0)
+        values = ((names.ENTITY_RED_FLAG, decision.category), (names.ENTITY_URGENCY, decision.urgency), (names.ENTITY_ABOUT, decision.about))
+        return [
+            {
+                ENTITY_ATTRIBUTE_TYPE: entity,
+                ENTITY_ATTRIBUTE_VALUE: value,
+                ENTITY_ATTRIBUTE_START: start,
+                ENTITY_ATTRIBUTE_END: end,
+                ENTITY_ATTRIBUTE_CONFIDENCE: 1.0,
+                EXTRACTOR: self.name,
+            }
+            for entity, value in values
+        ]
 
+    def _set_intent(self, message: Message, name: Text, confidence: float) -> None:
+        forced = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
+        message.set(INTENT, dict(forced), add_to_output=True)
+        ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get(INTENT_NAME_KEY) != name]
+        message.set(INTENT_RANKING_KEY, [dict(forced)] + ranking, add_to_output=True)
+
+    def _escalate(self, message: Message, result: Optional[DetectionResult], decision: Decision) -> None:
+        own = {names.ENTITY_RED_FLAG, names.ENTITY_URGENCY, names.ENTITY_ABOUT}
+        existing = [e for e in (message.get(ENTITIES) or []) if not (e.get(EXTRACTOR) == self.name and e.get(ENTITY_ATTRIBUTE_TYPE) in own)]
+        message.set(ENTITIES, existing + self._entities(result, decision), add_to_output=True)
         intent = message.get(INTENT) or {}
         if intent.get(INTENT_NAME_KEY) == self.intent_name:
             return
-        forced = {INTENT_NAME_KEY: self.intent_name, PREDICTED_CONFIDENCE_KEY: 1.0}
-        message.set(OVERRIDE_KEY, {"original_intent": intent, "categories": result.categories}, add_to_output=True)
-        message.set(INTENT, dict(forced), add_to_output=True)
-        ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get(INTENT_NAME_KEY) != self.intent_name]
-        message.set(INTENT_RANKING_KEY, [dict(forced)] + ranking, add_to_output=True)
+        message.set(OVERRIDE_KEY, {"original_intent": intent, "categories": result.categories if result else []}, add_to_output=True)
+        self._set_intent(message, self.intent_name, 1.0)
 
-    def _escalate_uncertain(self, message: Message) -> None:
-        """Never guess on safety: if the unsure ML layer leans towards a red flag, escalate.
+    def _check(self, message: Message) -> None:
+        message.set(OVERRIDE_KEY, {"original_intent": message.get(INTENT), "check": True}, add_to_output=True)
+        self._set_intent(message, names.INTENT_RED_FLAG_CHECK, 1.0)
 
-        FallbackClassifier runs first, so a low-confidence `report_red_flag`
-        would otherwise become a topic suggestion. Here it escalates instead
-        (category unspecified), unless the rules saw only a denied, someone
-        else's, past or hypothetical mention.
-        """
-        ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME]
-        if not ranking or ranking[0].get(INTENT_NAME_KEY) != self.intent_name:
-            return
-        message.set(OVERRIDE_KEY, {"original_intent": message.get(INTENT), "uncertain": True}, add_to_output=True)
-        message.set(INTENT, {INTENT_NAME_KEY: self.intent_name, PREDICTED_CONFIDENCE_KEY: ranking[0].get(PREDICTED_CONFIDENCE_KEY, 0.0)}, add_to_output=True)
-
-    def _downgrade(self, message: Message, result: DetectionResult) -> None:
+    def _downgrade(self, message: Message, result: Optional[DetectionResult]) -> None:
+        """The ML layer said red flag but the decision is to carry on: take the best other intent."""
         ranking = message.get(INTENT_RANKING_KEY) or []
-        best = next((r for r in ranking if r.get(INTENT_NAME_KEY) not in (self.intent_name, None)), None)
+        best = next((r for r in ranking if r.get(INTENT_NAME_KEY) not in (self.intent_name, DEFAULT_NLU_FALLBACK_INTENT_NAME, None)), None)
         if best is None:
-            # nothing to fall back to: keep the ML decision (err on the side of escalating)
             return
         original = message.get(INTENT) or {}
         message.set(
             SUPPRESSED_KEY,
             {
-                "reasons": result.suppressed_reasons,
-                "categories": sorted({s.category for s in result.suppressed}),
+                "reasons": result.suppressed_reasons if result else [],
+                "categories": sorted({s.category for s in result.suppressed}) if result else [],
                 "original_intent": original,
             },
             add_to_output=True,
         )
-        message.set(
-            INTENT,
-            {INTENT_NAME_KEY: best[INTENT_NAME_KEY], PREDICTED_CONFIDENCE_KEY: best.get(PREDICTED_CONFIDENCE_KEY, 0.0)},
-            add_to_output=True,
-        )
-        message.set(
-            INTENT_RANKING_KEY,
-            [r for r in ranking if r.get(INTENT_NAME_KEY) != self.intent_name],
-            add_to_output=True,
-        )
+        message.set(INTENT, {INTENT_NAME_KEY: best[INTENT_NAME_KEY], PREDICTED_CONFIDENCE_KEY: best.get(PREDICTED_CONFIDENCE_KEY, 0.0)}, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [r for r in ranking if r.get(INTENT_NAME_KEY) != self.intent_name], add_to_output=True)
 
     # ------------------------------------------------------------------ graph API
     def process(self, messages: List[Message]) -> List[Message]:
-        """Detects red flags and adjusts entities/intent (see module docstring)."""
+        """Runs the rules, asks the one safety decision, and applies it (see module docstring)."""
         for message in messages:
             if not message.get(TEXT):
                 continue
             try:
-                result = self.detect(message)
-            except Exception:  # never take the assistant down; the ML layer still runs
-                logger.exception("RedFlagEntityDetector failed on a message; leaving it unchanged")
-                continue
-            if result.fired:
-                self._escalate(message, result)
-                continue
-            intent_name = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            if intent_name == DEFAULT_NLU_FALLBACK_INTENT_NAME and not result.suppressed:
-                self._escalate_uncertain(message)
-                continue
-            if intent_name == self.intent_name and result.suppressed and not result.mentions:
-                # the rules saw the topic only in a denied / someone else's /
-                # past / hypothetical context, and nowhere as a report
+                result: Optional[DetectionResult] = self.detect(message)
+            except Exception:  # never take the assistant down; the ML layer still counts
+                logger.exception("RedFlagEntityDetector failed on a message; deciding on the ML layer alone")
+                result = None
+            decision = decide(self._evidence(message, result))
+            if decision.action == ESCALATE:
+                self._escalate(message, result, decision)
+            elif decision.action == CHECK:
+                self._check(message)
+            elif (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == self.intent_name:
                 self._downgrade(message, result)
+            if decision.action != CONTINUE or decision.reasons:
+                message.set(names.PARSE_SAFETY, decision.as_dict(), add_to_output=True)
         return messages

@@ -39,11 +39,12 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import yaml
 
+from clinic_bot.safety import load_table
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_PATTERNS_FILE = Path(__file__).with_name("patterns.yml")
 
-URGENCY_RANK: Dict[str, int] = {"emergency": 0, "crisis": 1, "urgent": 2}
 REASON_DENIED = "denied"
 REASON_OTHER_PERSON = "other_person"
 REASON_PAST_RESOLVED = "past_resolved"
@@ -51,7 +52,9 @@ REASON_HYPOTHETICAL = "hypothetical"
 # the sign is explained by a benign context named in the pattern's `unless`
 # (weight lost on a diet, tablets taken as prescribed)
 REASON_EXPLAINED = "explained"
-SUPPRESSION_REASONS = (REASON_DENIED, REASON_OTHER_PERSON, REASON_PAST_RESOLVED, REASON_HYPOTHETICAL, REASON_EXPLAINED)
+# an everyday idiom built on a red-flag word ("on my last legs", "bored to death")
+REASON_FIGURE_OF_SPEECH = "figure_of_speech"
+SUPPRESSION_REASONS = (REASON_DENIED, REASON_OTHER_PERSON, REASON_PAST_RESOLVED, REASON_HYPOTHETICAL, REASON_EXPLAINED, REASON_FIGURE_OF_SPEECH)
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'", "\u2032": "'"})
 _MACRO_RE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
@@ -77,6 +80,8 @@ class Detection:
     end: int
     pattern_id: str = ""
     hedged: bool = False
+    # a carer or relative reporting someone else's sign happening now
+    about_other: bool = False
 
     def as_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -121,6 +126,11 @@ class DetectionResult:
         return seen
 
     @property
+    def about_other(self) -> bool:
+        """Every fired sign is someone else's, happening now (a carer writing)."""
+        return bool(self.detections) and all(d.about_other for d in self.detections)
+
+    @property
     def suppressed_reasons(self) -> List[str]:
         seen: List[str] = []
         for mention in self.suppressed:
@@ -148,7 +158,7 @@ class DetectionResult:
 
 
 def urgency_rank(urgency: Optional[str]) -> int:
-    return URGENCY_RANK.get(urgency or "", len(URGENCY_RANK))
+    return load_table().rank_of_urgency(urgency)
 
 
 def _urgency_of(item: Any) -> Optional[str]:
@@ -257,10 +267,13 @@ class _Knowledge:
         self.requirements: Dict[str, "re.Pattern[str]"] = {
             name: self._compile(rx, f"requirements.{name}") for name, rx in (data.get("requirements") or {}).items()
         }
+        table = load_table()
         for cat in data.get("categories") or []:
-            cid, urgency = cat["id"], cat["urgency"]
-            if urgency not in URGENCY_RANK:
-                raise ValueError(f"{source}: category {cid} has unknown urgency {urgency!r}")
+            cid = cat["id"]
+            # urgency lives in the one safety table (config/safety.yml), not here
+            if cid not in table.category_urgency:
+                raise ValueError(f"{source}: category {cid} is not in the safety table")
+            urgency = table.category_urgency[cid]
             self.categories.append({"id": cid, "urgency": urgency, "description": cat.get("description", "")})
             for idx, rx in enumerate(cat.get("mentions") or []):
                 self.patterns.append(
@@ -306,6 +319,12 @@ class _Knowledge:
         self.neg_post = re.compile(r"^\s*(?:[,:?!.-]\s*)*(?:" + _alternation([self._expand(p) for p in post]) + r")\s*[.!?,]*\s*$") if post else None
 
         self.hedge = self._cue((ctx.get("hedge") or {}).get("cues"), "hedge.cues")
+        self.figures = self._cue(ctx.get("figures_of_speech"), "figures_of_speech")
+
+        carer = ctx.get("carer") or {}
+        self.carer_now = self._cue(carer.get("now"), "carer.now")
+        self.carer_now_strong = self._cue(carer.get("now_strong"), "carer.now_strong")
+        self.carer_history = self._cue(carer.get("history"), "carer.history")
 
         persons = ctx.get("persons") or {}
         self.person_self = self._cue(persons.get("self"), "persons.self")
@@ -958,7 +977,7 @@ class RedFlagDetector:
             c0 = doc[sent.doc_tokens[m.start]].idx
             last = doc[sent.doc_tokens[m.end - 1]]
             c1 = last.idx + len(last.text)
-            reason = REASON_EXPLAINED if _key in explained else self._judge(sents, sent, m, asking_for_other)
+            reason, about_other = (REASON_EXPLAINED, False) if _key in explained else self._judge(sents, sent, m, asking_for_other)
             if reason is None:
                 (mentions if m.pattern.mention_only else fired)[(cat, c0, c1)] = Detection(
                     category=cat,
@@ -968,6 +987,7 @@ class RedFlagDetector:
                     end=c1,
                     pattern_id=m.pattern.pid,
                     hedged=self._is_hedged(sent, m),
+                    about_other=about_other,
                 )
             else:
                 suppressed.setdefault(
@@ -992,10 +1012,35 @@ class RedFlagDetector:
         )
         return result
 
-    def _judge(self, sents: List[_Sentence], sent: _Sentence, m: _Match, asking_for_other: bool) -> Optional[str]:
+    def _is_figure_of_speech(self, sent: _Sentence, m: _Match) -> bool:
+        return any(s < m.end and m.start < e for s, e in self._cue_spans(sent, "figures", self.k.figures))
+
+    def _happening_now(self, sent: _Sentence, m: _Match) -> bool:
+        """Someone else's sign is current ("dad's legs keep giving way since this morning")."""
+        k = self.k
+        if self._cue_spans(sent, "carer_now_strong", k.carer_now_strong):
+            return True
+        c_start, c_end = self._clause_range(sent, m.start)
+        history = [sp for sp in self._cue_spans(sent, "carer_history", k.carer_history) if c_start <= sp[0] < c_end]
+        now = self._cue_spans(sent, "carer_now", k.carer_now)
+        return bool(now) and not history
+
+    def _judge(self, sents: List[_Sentence], sent: _Sentence, m: _Match, asking_for_other: bool) -> Tuple[Optional[str], bool]:
+        """(why the match is suppressed or None, whether it is someone else's sign now)."""
+        if self._is_figure_of_speech(sent, m):
+            return REASON_FIGURE_OF_SPEECH, False
         person = self._is_other_person(sent, m, asking_for_other)
-        if person is not None:
-            return person
+        about_other = False
+        if person == REASON_OTHER_PERSON:
+            if self._is_past_resolved(sents, sent, m) or not self._happening_now(sent, m):
+                return person, False
+            about_other = True
+        elif person is not None:
+            return person, False
+        reason = self._judge_self(sents, sent, m)
+        return reason, about_other
+
+    def _judge_self(self, sents: List[_Sentence], sent: _Sentence, m: _Match) -> Optional[str]:
         if self._is_past_resolved(sents, sent, m):
             return REASON_PAST_RESOLVED
         if self._is_hypothetical(sent, m) and not self._confirmed_later(sents, sent):
@@ -1049,6 +1094,3 @@ def _merge_overlaps(dets: List[Detection]) -> List[Detection]:
             out.append(max(group, key=lambda x: (x.end - x.start, -x.start)))
     return out
 
-
-def detector_for(patterns_file: Union[str, Path, None] = None, nlp: Any = None) -> RedFlagDetector:
-    return RedFlagDetector(patterns_file=patterns_file, nlp=nlp)

@@ -4,6 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
+from clinic_bot import names
+from clinic_bot.safety import CHECK, ESCALATE
+
 FALLBACK_INTENT = "nlu_fallback"
 FAQ_INTENT = "faq"
 CORE_FALLBACK_ACTION = "action_default_fallback"
@@ -25,6 +28,8 @@ class UserMessageInfo:
     channel: Optional[str] = None
     low_confidence: bool = False
     is_payload: bool = False                # a button press ("/intent{...}"), not typed text
+    safety: Optional[str] = None            # the safety decision when not "continue": escalate | check
+    safety_reasons: List[str] = field(default_factory=list)
 
     @property
     def unanswered_kind(self) -> Optional[str]:
@@ -53,6 +58,10 @@ def analyse_user_event(data: Dict[str, Any], low_confidence: float = 0.6) -> Use
         channel=data.get("input_channel"),
         is_payload=text.startswith("/"),
     )
+    decision = parse.get(names.PARSE_SAFETY)
+    if isinstance(decision, dict) and decision.get("action") in (ESCALATE, CHECK):
+        info.safety = decision["action"]
+        info.safety_reasons = [str(r) for r in decision.get("reasons") or []]
     selector = ((parse.get("response_selector") or {}).get(FAQ_INTENT) or {})
     response = selector.get("response") or {}
     key = response.get("intent_response_key") or intent.get("full_retrieval_intent_name") or ""

@@ -12,6 +12,7 @@ import yaml
 from components.red_flags.detector import (
     REASON_DENIED,
     REASON_EXPLAINED,
+    REASON_FIGURE_OF_SPEECH,
     REASON_HYPOTHETICAL,
     REASON_OTHER_PERSON,
     REASON_PAST_RESOLVED,
@@ -28,7 +29,7 @@ DEV_SET = ROOT / "tests" / "red_flags" / "dev_set.yml"
 # honest measurement. Only its separation from dev/training data is tested here.
 HOLDOUT_SET = ROOT / "tests" / "red_flags" / "holdout_v2.yml"
 SPEC = ROOT.parent / "shared" / "spec" / "red_flags.yml"
-POSITIVE_KINDS = {"positive", "hedged", "long_mixed"}
+POSITIVE_KINDS = {"positive", "hedged", "long_mixed", "carer"}
 NEGATIVE_KINDS = {"denied", "other_person", "past_resolved", "hypothetical", "unrelated"}
 CATEGORIES = [
     "cauda_equina",
@@ -90,8 +91,11 @@ def test_dev_set_is_big_and_balanced_enough(dev_items) -> None:
             assert item["kind"] in NEGATIVE_KINDS and item["expected"] == "none", item
     for cat in CATEGORIES:
         assert sum(1 for i in dev_items if i["expected"] == cat) >= 15, cat
-    for kind in ("denied", "other_person", "past_resolved", "hypothetical"):
+    for kind in ("denied", "past_resolved", "hypothetical"):
         assert sum(1 for i in dev_items if i["kind"] == kind) >= 12, kind
+    # someone else's history (not a red flag) beside carers reporting a sign now (a red flag)
+    assert sum(1 for i in dev_items if i["kind"] == "other_person") >= 5
+    assert sum(1 for i in dev_items if i["kind"] == "carer") >= 20
     assert sum(1 for i in dev_items if i["kind"] == "unrelated") >= 30
     texts = [i["text"].strip().lower() for i in dev_items]
     assert len(texts) == len(set(texts)), "duplicate texts in the dev set"
@@ -264,19 +268,14 @@ SUPPRESSED = [
     ("can walk fine, no problems with my legs giving way", REASON_DENIED),
     # someone else
     ("my mum had cancer", REASON_OTHER_PERSON),
-    ("my husband is having trouble peeing", REASON_OTHER_PERSON),
-    ("My son says his legs keep giving way", REASON_OTHER_PERSON),
     ("my sister said she wants to end it all", REASON_OTHER_PERSON),
-    ("asking for my aunt - her chest feels tight", REASON_OTHER_PERSON),
-    # v2 round: "of mine", first names, they/them
-    ("a friend of mine has been seeing double", REASON_OTHER_PERSON),
-    ("Maria keeps dropping things and says her neck hurts", REASON_OTHER_PERSON),
-    ("Sam says their legs keep giving way", REASON_OTHER_PERSON),
-    ("Chris has had a fever and back pain since the weekend", REASON_OTHER_PERSON),
-    ("asking for Tom: he can't pee", REASON_OTHER_PERSON),
-    ("my flatmate said they can't feel their feet", REASON_OTHER_PERSON),
-    ("my teenage son's legs keep buckling", REASON_OTHER_PERSON),
-    ("my little girl fell off the trampoline", REASON_OTHER_PERSON),
+    ("my brother had cauda equina surgery last year", REASON_OTHER_PERSON),
+    ("my mum had breast cancer in 2010, she's fine now", REASON_OTHER_PERSON),
+    # figures of speech built on red-flag words
+    ("I nearly collapsed laughing at the physio", REASON_FIGURE_OF_SPEECH),
+    ("I was paralysed with fear before the injection", REASON_FIGURE_OF_SPEECH),
+    ("I nearly had a heart attack when I saw the bill", REASON_FIGURE_OF_SPEECH),
+    ("my brain goes numb doing the same exercises", REASON_FIGURE_OF_SPEECH),
     # past and resolved
     ("I had a fall ten years ago", REASON_PAST_RESOLVED),
     ("had some numbness in my foot last year but it went away", REASON_PAST_RESOLVED),
@@ -291,6 +290,17 @@ SUPPRESSED = [
     ("Is pain in both legs normal with facet pain?", REASON_HYPOTHETICAL),
     ("will the injection make my arm feel heavy or weak afterwards?", REASON_HYPOTHETICAL),
 ]
+
+
+# a carer or relative reporting someone else's sign happening now: a red flag about them
+CARERS = ['my husband is having trouble peeing', 'My son says his legs keep giving way', 'asking for my aunt - her chest feels tight', 'a friend of mine has been seeing double', 'Maria keeps dropping things and says her neck hurts', 'Sam says their legs keep giving way', 'Chris has had a fever and back pain since the weekend', "asking for Tom: he can't pee", "my flatmate said they can't feel their feet", "my teenage son's legs keep buckling", 'my little girl fell off the trampoline']
+
+
+@pytest.mark.parametrize("text", CARERS)
+def test_carer_reports_fire_about_someone_else(detector, text: str) -> None:
+    result = detector.detect(text)
+    assert result.fired, [(s.category, s.reason) for s in result.suppressed]
+    assert result.about_other
 
 
 @pytest.mark.parametrize("text,reason", SUPPRESSED)
@@ -535,7 +545,8 @@ def test_component_overrides_nlu_fallback(component, spacy_nlp_component, spacy_
     "text,reason",
     [
         ("I don't have any numbness or bladder problems", "denied"),
-        ("my dad can't pee since yesterday", "other_person"),
+        ("my mum had cancer in her breast", "other_person"),
+        ("I was paralysed with fear before my last injection, does it hurt?", "figure_of_speech"),
         ("I had a fall ten years ago", "past_resolved"),
         ("what if I lose control of my bladder?", "hypothetical"),
     ],
@@ -555,21 +566,39 @@ def test_component_downgrades_ml_red_flag_when_rules_only_saw_suppressed_mention
     assert "red_flag_suppressed" in message.as_dict(only_output_properties=True)
 
 
-def test_component_leaves_ml_red_flag_alone_when_rules_saw_nothing(component, spacy_nlp_component, spacy_model) -> None:
-    message = parsed_message("something is very wrong with me", "report_red_flag", {"report_red_flag": 0.8, "faq": 0.2}, spacy_nlp_component, spacy_model)
+def test_component_escalates_a_confident_ml_red_flag_when_rules_saw_nothing(component, spacy_nlp_component, spacy_model) -> None:
+    message = parsed_message("something is very wrong with me", "report_red_flag", {"report_red_flag": 0.9, "faq": 0.1}, spacy_nlp_component, spacy_model)
     component.process([message])
-    assert message.get("intent") == {"name": "report_red_flag", "confidence": 0.8}
-    assert message.get("red_flag_suppressed") is None and not red_flag_entities(message)
+    assert message.get("intent") == {"name": "report_red_flag", "confidence": 0.9}
+    assert [e["value"] for e in red_flag_entities(message)] == ["unspecified"]
+    assert message.get("safety_decision")["action"] == "escalate"
 
 
-@pytest.mark.parametrize("text", ["my bladder has been a bit odd", "I haven't fallen but my bladder has been a bit odd"])
-def test_component_keeps_ml_red_flag_when_a_topic_word_is_reported(component, spacy_nlp_component, spacy_model, text: str) -> None:
-    """A bare topic word in a reporting context ("my bladder ...") is not enough to
-    fire the rules, but it is enough not to overrule the ML layer."""
+@pytest.mark.parametrize("text", ["something is very wrong with me", "my bladder has been a bit odd", "I haven't fallen but my bladder has been a bit odd"])
+def test_component_asks_the_safety_check_when_only_an_unsure_ml_layer_leans_red_flag(component, spacy_nlp_component, spacy_model, text: str) -> None:
+    """Weak evidence (the ML layer alone and unsure) gets one safety question, not an escalation."""
     message = parsed_message(text, "report_red_flag", {"report_red_flag": 0.6, "faq": 0.4}, spacy_nlp_component, spacy_model)
     component.process([message])
+    assert message.get("intent")["name"] == "red_flag_check"
+    assert message.get("red_flag_override")["original_intent"]["name"] == "report_red_flag"
+    assert message.get("safety_decision")["action"] == "check"
+    assert not red_flag_entities(message)
+
+
+def test_component_never_only_checks_crisis_wording(component, spacy_nlp_component, spacy_model) -> None:
+    """A bare crisis word (a mention, not a full rule match) with an ML lean escalates at crisis urgency."""
+    message = parsed_message("feeling suicidal", "report_red_flag", {"report_red_flag": 0.5, "faq": 0.5}, spacy_nlp_component, spacy_model)
+    component.process([message])
     assert message.get("intent")["name"] == "report_red_flag"
-    assert message.get("red_flag_suppressed") is None
+    values = {e["entity"]: e["value"] for e in message.get("entities")}
+    assert values["red_flag"] == "self_harm" and values["red_flag_urgency"] == "crisis"
+
+
+def test_component_marks_a_carers_report(component, spacy_nlp_component, spacy_model) -> None:
+    message = parsed_message("my dad is 84 and since this morning his legs keep giving way", "faq", {"faq": 0.9, "greet": 0.1}, spacy_nlp_component, spacy_model)
+    component.process([message])
+    values = {e["entity"]: e["value"] for e in message.get("entities")}
+    assert values == {"red_flag": "progressive_neuro_deficit", "red_flag_urgency": "emergency", "red_flag_about": "other"}
 
 
 def test_component_leaves_ordinary_faq_alone(component, spacy_nlp_component, spacy_model) -> None:

@@ -45,10 +45,11 @@ def test_locale_domain_matches_clinic_profile() -> None:
 
 
 def test_red_flag_categories_match_the_spec() -> None:
-    from clinic_bot.red_flags import category_urgencies
+    from clinic_bot.safety import UNSPECIFIED, load_table
 
     spec = ROOT.parent / "shared" / "spec" / "red_flags.yml"
     if not spec.exists():
         pytest.skip("red flag spec not available")
     expected = {c["id"]: c["urgency"] for c in yaml.safe_load(spec.read_text())["categories"]}
-    assert category_urgencies() == expected
+    table = {c: u for c, u in load_table().category_urgency.items() if c != UNSPECIFIED}
+    assert table == expected
