@@ -83,7 +83,7 @@ def faq_outcome(parse: Dict[str, Any], expected: str, domain: Dict[str, Any]) ->
     return "deferred"
 
 
-async def run(model: str, label: str) -> Dict[str, Any]:
+async def run(model: str, label: str, faq_set: Path = FAQ_SET, red_flag_set: Path = RED_FLAG_SET) -> Dict[str, Any]:
     from rasa.core.agent import Agent
     from rasa.shared.core.domain import Domain
 
@@ -92,18 +92,20 @@ async def run(model: str, label: str) -> Dict[str, Any]:
     await agent.parse_message("warm up")
     out: Dict[str, Any] = {"label": label, "model": model, "faq": [], "red_flags": []}
     latencies: List[float] = []
-    for item in load(FAQ_SET):
+    for item in load(faq_set) if faq_set else []:
         start = time.perf_counter()
         parse = await agent.parse_message(item["text"])
         latencies.append((time.perf_counter() - start) * 1000)
         out["faq"].append({**item, "outcome": faq_outcome(parse, item["expected"], domain), "topic": topic_from_parse(parse),
                            "intent": (parse.get("intent") or {}).get("name")})
-    for item in load(RED_FLAG_SET):
+    for item in load(red_flag_set) if red_flag_set else []:
         start = time.perf_counter()
         parse = await agent.parse_message(item["text"])
         latencies.append((time.perf_counter() - start) * 1000)
         cats = [e.get("value") for e in parse.get("entities") or [] if e.get("entity") == names.ENTITY_RED_FLAG]
-        out["red_flags"].append({**item, "outcome": safety_outcome(parse), "categories": cats})
+        ml = next((r.get("confidence") for r in parse.get("intent_ranking") or [] if r.get("name") == names.INTENT_RED_FLAG), None)
+        out["red_flags"].append({**item, "outcome": safety_outcome(parse), "categories": cats, "ml_confidence": ml,
+                                 "decision": parse.get(names.PARSE_SAFETY)})
     latencies.sort()
     out["parse_ms"] = {"median": statistics.median(latencies), "p95": latencies[int(0.95 * (len(latencies) - 1))]}
     return out
@@ -148,7 +150,8 @@ def red_flag_table(result: Dict[str, Any]) -> List[str]:
 
 
 def markdown(result: Dict[str, Any]) -> str:
-    lines = [f"### {result['label']}", "", *faq_table(result), "", *red_flag_table(result), "",
+    lines = [f"### {result['label']}", "", *(faq_table(result) if result["faq"] else []), "",
+             *(red_flag_table(result) if result["red_flags"] else []), "",
              f"Parse latency over both sets: median {result['parse_ms']['median']:.1f} ms, p95 {result['parse_ms']['p95']:.1f} ms.", ""]
     return "\n".join(lines)
 
@@ -158,13 +161,16 @@ def main() -> int:
     parser.add_argument("--model", default=str(ROOT / "models" / "facet-assistant.tar.gz"))
     parser.add_argument("--label", default="current")
     parser.add_argument("--markdown", action="store_true", help="print the tables of a saved result instead of running")
+    parser.add_argument("--faq-set", default=str(FAQ_SET), help="'' to skip")
+    parser.add_argument("--red-flag-set", default=str(RED_FLAG_SET), help="'' to skip (e.g. tests/red_flags/dev_v3.yml for tuning)")
     args = parser.parse_args()
     path = ROOT / "reports" / "blind" / f"{args.label}.json"
     if args.markdown:
         print(markdown(json.loads(path.read_text(encoding="utf-8"))))
         return 0
     os.chdir(ROOT)
-    result = asyncio.run(run(args.model, args.label))
+    result = asyncio.run(run(args.model, args.label, Path(args.faq_set) if args.faq_set else None,
+                             Path(args.red_flag_set) if args.red_flag_set else None))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
     print(markdown(result))

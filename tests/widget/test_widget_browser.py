@@ -493,3 +493,34 @@ def test_staff_reply_reaches_the_page(stack: Stack, driver: WebDriver) -> None:
     wait_for_log(driver, "Hello, this is Sam from the clinic.", timeout=30)
     staff = driver.find_element(By.CSS_SELECTOR, ".rsw-log .rsw-msg-staff")
     assert "Sam, clinic team" in staff.text
+
+
+# ------------------------------------------------- the safety decision ---
+def test_weak_evidence_check_offers_quick_replies_and_no_carries_on(stack: Stack, driver: WebDriver) -> None:
+    from tests.e2e.test_safety_decision_rest import WEAK_CANDIDATES
+
+    checked = [t for t in WEAK_CANDIDATES if (rasa_api(stack, "POST", "/model/parse", {"text": t}).get("safety_decision") or {}).get("action") == "check"]
+    assert checked, f"the model checks none of {WEAK_CANDIDATES}"
+    open_widget(driver, stack.widget_url + "/")
+    wait_for_greeting(driver)
+    send_with_button(driver, checked[0])
+    wait_for_log(driver, "happening now")
+    choices = [b for b in driver.find_elements(By.CSS_SELECTOR, ".rsw-log .rsw-choice:not([disabled])")]
+    titles = [b.text for b in choices]
+    assert titles == ["Yes, this is happening now", "No", "Talk to a person"], titles
+    assert not driver.find_elements(By.CSS_SELECTOR, ".rsw-log .rsw-msg-bot.rsw-urgent"), "a check is not an escalation"
+    choices[1].click()
+    wait_for_log(driver, "Thanks for letting me know")
+    assert not driver.find_elements(By.CSS_SELECTOR, ".rsw-log .rsw-msg-bot.rsw-urgent")
+
+
+def test_carer_report_is_urgent_and_addressed_to_the_writer(stack: Stack, driver: WebDriver) -> None:
+    from tests.e2e.test_safety_decision_rest import CARER
+
+    open_widget(driver, stack.widget_url + "/")
+    wait_for_greeting(driver)
+    send_with_button(driver, CARER)
+    urgent = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, ".rsw-log .rsw-msg-bot.rsw-urgent"))
+    assert urgent.get_attribute("data-urgency") == "emergency"
+    assert "999 for them" in urgent.text
+    wait_for_log(driver, "alerted the clinic team")
