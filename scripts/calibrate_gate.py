@@ -59,22 +59,30 @@ def main() -> int:
     parser.add_argument("--model", default=str(ROOT / "models" / "facet-assistant.tar.gz"))
     parser.add_argument("--dev", default=str(ROOT / "tests" / "nlu" / "heldout.yml"))
     parser.add_argument("--max-wrong", type=float, default=0.01)
+    parser.add_argument("--current", type=float, nargs=3, default=(0.45, 0.45, 0.05), metavar=("INTENT_T", "TOPIC_T", "AMBIGUITY"))
     args = parser.parse_args()
     os.chdir(ROOT)
     rows = asyncio.run(collect(args.model, args.dev))
     faq_rows = [r for r in rows if r[0].startswith("faq/")]
     results = []
-    for t_intent in (0.3, 0.35, 0.4, 0.45, 0.5):
-        for t_topic in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6):
-            for amb in (0.0, 0.02, 0.05, 0.1):
+    for t_intent in (0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7):
+        for t_topic in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9):
+            for amb in (0.0, 0.02, 0.05, 0.1, 0.2, 0.3):
                 outs = [outcome(g, i, c, t, t_intent, t_topic, amb) for g, i, c, t in faq_rows]
                 n = len(outs)
                 results.append((outs.count("right") / n, outs.count("wrong") / n, outs.count("deferred") / n, t_intent, t_topic, amb))
-    ok = [r for r in results if r[1] <= args.max_wrong] or results
     print(f"dev set {args.dev}: {len(faq_rows)} FAQ questions")
-    print("right  wrong  deferred  intent_t topic_t ambiguity")
-    for r in sorted(ok, reverse=True)[:10]:
-        print(f"{r[0]:.1%}  {r[1]:.1%}  {r[2]:.1%}  {r[3]}  {r[4]}  {r[5]}")
+    current = [outcome(g, i, c, t, args.current[0], args.current[1], args.current[2]) for g, i, c, t in faq_rows]
+    n = len(current)
+    print(f"current setting {tuple(args.current)}: right {current.count('right') / n:.1%}, wrong {current.count('wrong') / n:.1%}, "
+          f"deferred {current.count('deferred') / n:.1%}")
+    print("best setting under each cap on confidently-wrong answers:")
+    print("wrong cap  right  wrong  deferred  intent_t topic_t ambiguity")
+    for cap in sorted({args.max_wrong, 0.01, 0.02, 0.03, 0.05, 0.08, 1.0}):
+        ok = [r for r in results if r[1] <= cap]
+        if ok:
+            r = max(ok)
+            print(f"{cap:>8.0%}  {r[0]:.1%}  {r[1]:.1%}  {r[2]:.1%}  {r[3]}  {r[4]}  {r[5]}")
     return 0
 
 
