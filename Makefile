@@ -9,7 +9,7 @@ SPACY_DIR := .cache/spacy/en_facet
 MODEL := models/facet-assistant.tar.gz
 # Custom components that are not trainable (red flags, FAQ gate, handoff policy) are
 # imported at run time, so editing them needs a restart, not a retrain.
-MODEL_INPUTS := config.yml components/minilm_featurizer.py $(shell find data domain -name '*.yml' 2>/dev/null | sort)
+MODEL_INPUTS := config.yml components/minilm_featurizer.py components/question_focus.py $(shell find data domain -name '*.yml' 2>/dev/null | sort)
 
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2

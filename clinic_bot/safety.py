@@ -84,6 +84,8 @@ class Evidence:
     crisis_mention: bool = False
     # the rules saw red-flag wording only as denied / past / someone else's history / figure of speech
     only_suppressed: bool = False
+    # the message holds an everyday figure of speech built on a red-flag word ("dead tired")
+    figurative: bool = False
     # the ML layer's confidence in report_red_flag, and its rank among intents (1 = top)
     ml_confidence: float = 0.0
     ml_rank: int = 99
@@ -113,6 +115,8 @@ def decide(evidence: Evidence, table: Optional[SafetyTable] = None) -> Decision:
         return Decision(ESCALATE, CRISIS_CATEGORY, t.urgency_of(CRISIS_CATEGORY), ABOUT_SELF, ["ml", "crisis wording"])
     if evidence.only_suppressed:
         return Decision(CONTINUE, reasons=["rules saw only denied, past, other-history or figurative mentions"])
+    if evidence.figurative and evidence.ml_rank <= 2:
+        return Decision(CONTINUE, reasons=["a figure of speech, and no rule match"])
     if evidence.ml_rank == 1 and evidence.ml_confidence >= t.ml_escalate:
         return Decision(ESCALATE, UNSPECIFIED, t.urgency_of(UNSPECIFIED), ABOUT_SELF, ["ml confident"])
     if evidence.ml_rank <= 2 and evidence.ml_confidence >= t.ml_check:

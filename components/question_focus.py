@@ -11,7 +11,7 @@ import re
 from typing import List, Optional
 
 # a sentence ends at . ! ? or a line break (runs like "?!" or "..." included)
-_SENTENCE_END = re.compile(r"(?<=[.!?])[.!?\"')\]]*\s+|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+|\n+")
 _QUESTION_STARTERS = frozenset(
     "what whats how is isnt are arent should shouldnt can cant could couldnt do does doesnt dont did will "
     "would wouldnt why when where which who whom am any has have hasnt havent might may must shall "

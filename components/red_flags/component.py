@@ -176,6 +176,7 @@ class RedFlagEntityDetector(GraphComponent, EntityExtractorMixin):
             about_other=result.about_other,
             crisis_mention=any(m.category == CRISIS_CATEGORY for m in result.mentions),
             only_suppressed=bool(result.suppressed) and not result.mentions,
+            figurative=result.figurative,
             ml_confidence=confidence,
             ml_rank=rank,
         )

@@ -111,6 +111,9 @@ class DetectionResult:
     # bare topic words ("bladder", "fall") in a reporting context: not enough to
     # fire, but evidence against overruling an ML-only red flag
     mentions: List[Detection] = field(default_factory=list)
+    # the message uses an everyday figure of speech built on a red-flag word
+    # ("dead tired", "dying to know"): evidence against an ML-only red flag
+    figurative: bool = False
 
     @property
     def fired(self) -> bool:
@@ -154,6 +157,7 @@ class DetectionResult:
             "detections": [d.as_dict() for d in self.detections],
             "suppressed": [s.as_dict() for s in self.suppressed],
             "mentions": [m.as_dict() for m in self.mentions],
+            "figurative": self.figurative,
         }
 
 
@@ -1002,6 +1006,7 @@ class RedFlagDetector:
                         pattern_id=m.pattern.pid,
                     ),
                 )
+        result.figurative = any(self._cue_spans(s, "figures", k.figures) for s in sents)
         result.detections = sort_by_urgency(_merge_overlaps(list(fired.values())))
         result.suppressed = sorted(
             (s for key, s in suppressed.items() if key not in fired and key not in mentions), key=lambda s: (s.start, s.category)
