@@ -292,6 +292,10 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
     if results["mode"] == "quick":
         L += ["> Quick mode: 15-second load levels and a 1-minute soak, to check that the benchmark works. "
               "The figures are indicative only; the soak is too short for the 10-minute memory target.", ""]
+    if results.get("baseline_epochs"):
+        L += [f"> The baseline was trained for {results['baseline_epochs']} epochs only (`--baseline-epochs`): its latency "
+              "and CPU figures are fair (inference cost does not depend on training length), its accuracy-related rows "
+              "(red flags under load) are not.", ""]
     L += ["## Targets", "", "| target | measured (this project) | verdict |", "|---|---|---|"]
     for v in vs:
         verdict = ("⚪ not measured" if v["measured"] == "not measured" else "⚪ flat, but too short to judge"
