@@ -149,6 +149,43 @@ def red_flag_table(result: Dict[str, Any]) -> List[str]:
     return rows
 
 
+def _rates(items: List[Dict[str, Any]], key: str) -> Dict[str, Counter]:
+    out: Dict[str, Counter] = defaultdict(Counter)
+    for item in items:
+        out[item[key]][item["outcome"]] += 1
+    return out
+
+
+def compare(before: Dict[str, Any], after: Dict[str, Any]) -> str:
+    """Side-by-side tables (before -> after) for the reports."""
+    pct = lambda c, *ks: f"{sum(c[k] for k in ks) / max(sum(c.values()), 1):.1%}"  # noqa: E731
+    lines = ["| FAQ set | n | answered right | right or offered | wrong (confident) | false escalation | safety check |",
+             "|---|---|---|---|---|---|---|"]
+    b, a = _rates(before["faq"], "kind"), _rates(after["faq"], "kind")
+    for kind in ("short", "long", "forum", "out_of_catalog"):
+        if kind in a:
+            lines.append(f"| {kind} | {sum(a[kind].values())} | {pct(b[kind], 'right')} → **{pct(a[kind], 'right')}** "
+                         f"| {pct(b[kind], 'right', 'offered')} → **{pct(a[kind], 'right', 'offered')}** "
+                         f"| {pct(b[kind], 'wrong')} → **{pct(a[kind], 'wrong')}** | {pct(b[kind], 'escalated')} → **{pct(a[kind], 'escalated')}** "
+                         f"| {pct(b[kind], 'checked')} → **{pct(a[kind], 'checked')}** |")
+    lines += ["", "| red-flag set: kind | expected | n | escalated | safety check | carried on |", "|---|---|---|---|---|---|"]
+    b, a = _rates(before["red_flags"], "kind"), _rates(after["red_flags"], "kind")
+    expected = {i["kind"]: ("red flag" if i["expected"] != NEGATIVE else "none") for i in after["red_flags"]}
+    for kind in sorted(a, key=lambda k: (expected[k] == "none", k)):
+        lines.append(f"| {kind} | {expected[kind]} | {sum(a[kind].values())} | {pct(b[kind], 'escalated')} → **{pct(a[kind], 'escalated')}** "
+                     f"| {pct(b[kind], 'checked')} → **{pct(a[kind], 'checked')}** | {pct(b[kind], 'continued')} → **{pct(a[kind], 'continued')}** |")
+    groups = [("all red flags", True, None), ("red flags, short messages", True, "short"), ("red flags, long messages", True, "long"),
+              ("all hard negatives", False, None), ("hard negatives, short", False, "short"), ("hard negatives, long", False, "long")]
+    for label, positive, length in groups:
+        sel = lambda r: [i for i in r["red_flags"] if (i["expected"] != NEGATIVE) == positive and length in (None, i.get("length"))]  # noqa: E731
+        cb, ca = Counter(i["outcome"] for i in sel(before)), Counter(i["outcome"] for i in sel(after))
+        lines.append(f"| **{label}** | {'red flag' if positive else 'none'} | {sum(ca.values())} | {pct(cb, 'escalated')} → **{pct(ca, 'escalated')}** "
+                     f"| {pct(cb, 'checked')} → **{pct(ca, 'checked')}** | {pct(cb, 'continued')} → **{pct(ca, 'continued')}** |")
+    lines += ["", f"In-process parse latency over both sets (same machine, other work running): median "
+              f"{before['parse_ms']['median']:.1f} → {after['parse_ms']['median']:.1f} ms, p95 {before['parse_ms']['p95']:.1f} → {after['parse_ms']['p95']:.1f} ms.", ""]
+    return "\n".join(lines)
+
+
 def markdown(result: Dict[str, Any]) -> str:
     lines = [f"### {result['label']}", "", *(faq_table(result) if result["faq"] else []), "",
              *(red_flag_table(result) if result["red_flags"] else []), "",
@@ -161,10 +198,15 @@ def main() -> int:
     parser.add_argument("--model", default=str(ROOT / "models" / "facet-assistant.tar.gz"))
     parser.add_argument("--label", default="current")
     parser.add_argument("--markdown", action="store_true", help="print the tables of a saved result instead of running")
+    parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="side-by-side tables of two saved results")
     parser.add_argument("--faq-set", default=str(FAQ_SET), help="'' to skip")
     parser.add_argument("--red-flag-set", default=str(RED_FLAG_SET), help="'' to skip (e.g. tests/red_flags/dev_v3.yml for tuning)")
     args = parser.parse_args()
     path = ROOT / "reports" / "blind" / f"{args.label}.json"
+    if args.compare:
+        saved = [json.loads((ROOT / "reports" / "blind" / f"{name}.json").read_text(encoding="utf-8")) for name in args.compare]
+        print(compare(*saved))
+        return 0
     if args.markdown:
         print(markdown(json.loads(path.read_text(encoding="utf-8"))))
         return 0
