@@ -58,7 +58,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from clinic_bot import names
-from clinic_bot.safety import CHECK, CONTINUE, CRISIS_CATEGORY, ESCALATE, Decision, Evidence, decide
+from clinic_bot.safety import CHECK, CONTINUE, CRISIS_CATEGORY, ESCALATE, UNSPECIFIED, Decision, Evidence, decide
 from components.red_flags.detector import DEFAULT_PATTERNS_FILE, DetectionResult, RedFlagDetector
 
 logger = logging.getLogger(__name__)
@@ -185,7 +185,10 @@ class RedFlagEntityDetector(GraphComponent, EntityExtractorMixin):
         """The category, urgency and person entities; they fill the slots the safety message reads."""
         det = next((d for d in (result.first_per_category() if result else []) if d.category == decision.category), None)
         start, end = (det.start, det.end) if det else (0, 0)
-        values = ((names.ENTITY_RED_FLAG, decision.category), (names.ENTITY_URGENCY, decision.urgency), (names.ENTITY_ABOUT, decision.about))
+        # no category (the ML layer alone): the urgency entity says so, which picks
+        # the broad safety message (domain/safety.yml) that also gives the crisis line
+        urgency = UNSPECIFIED if decision.category == UNSPECIFIED else decision.urgency
+        values = ((names.ENTITY_RED_FLAG, decision.category), (names.ENTITY_URGENCY, urgency), (names.ENTITY_ABOUT, decision.about))
         return [
             {
                 ENTITY_ATTRIBUTE_TYPE: entity,

@@ -344,6 +344,7 @@ class _Knowledge:
         self.resolution = self._cue(past.get("resolution"), "past.resolution")
         self.ongoing = self._cue(past.get("ongoing"), "past.ongoing")
         self.recurrence = self._cue(past.get("recurrence"), "past.recurrence")
+        self.past_verb = self._cue(past.get("past_verb"), "past.past_verb")
 
         hyp = ctx.get("hypothetical") or {}
         self.cond_strong = self._cue(hyp.get("conditional"), "hypothetical.conditional")
@@ -798,6 +799,12 @@ class RedFlagDetector:
             return False
         if in_clause(self._cue_spans(sent, "past_strong", k.past_strong)):
             return True
+        # "a dark time eight years ago and had thoughts of ...": a long-ago cue earlier
+        # in the sentence covers a later clause told in the past tense
+        if in_clause(self._cue_spans(sent, "past_verb", k.past_verb)) and any(
+            sp[0] < c_start for sp in self._cue_spans(sent, "past_strong", k.past_strong)
+        ):
+            return True
         resolved = [sp for sp in self._cue_spans(sent, "resolution", k.resolution) if sp[0] >= m.end or (sp[0] >= c_start and sp[0] >= m.start and sp[1] > m.end)]
         if not resolved and nxt is not None:
             nres = self._cue_spans(nxt, "resolution", k.resolution)
@@ -829,6 +836,12 @@ class RedFlagDetector:
         k = self.k
         c_start, c_end = self._clause_range(sent, m.start)
         first_clause_start = sent.clauses[0][0]
+        if m.pattern.category in k.intent_categories:
+            # crisis wording is a report even inside a question or a "would be"
+            # ("is it normal to feel like disappearing?"); only an explicit
+            # conditional ("what if", "in case") makes it hypothetical
+            return any((c_start <= sp[0] < m.start) or (sp[0] == first_clause_start and sp[0] < m.start)
+                       for sp in self._cue_spans(sent, "cond_strong", k.cond_strong))
         sentence_modal = bool(k.modal_consequent and k.modal_consequent.search(sent.norm_view.text))
         questionish = sent.interrogative or sentence_modal
 

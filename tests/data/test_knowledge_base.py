@@ -122,3 +122,16 @@ def test_medication_answer_gives_no_doses_and_points_to_a_professional(domain: D
 def test_warning_signs_answer_points_to_urgent_help(domain: Domain) -> None:
     text = faq_responses(domain)["warning_signs"]["text"].lower()
     assert "emergency" in text and "bladder" in text and "bowel" in text
+
+
+def test_the_safety_check_fits_whatsapp_reply_buttons() -> None:
+    """The check's quick replies: the same three payloads everywhere, titles of at most 20 characters on WhatsApp."""
+    import yaml
+
+    variants = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain" / "safety.yml").read_text())["responses"]["utter_red_flag_check"]
+    default = next(v for v in variants if not v.get("channel"))
+    whatsapp = next(v for v in variants if v.get("channel") == "whatsapp")
+    assert [b["payload"] for b in default["buttons"]] == [b["payload"] for b in whatsapp["buttons"]] == ["/red_flag_confirmed", "/red_flag_denied", "/request_human"]
+    assert default["buttons"][0]["title"] == "Yes, this is happening now"
+    assert all(len(b["title"]) <= 20 for b in whatsapp["buttons"])
+    assert default["text"] == whatsapp["text"]
