@@ -26,10 +26,10 @@ ORDINARY = "my lower back aches on one side when I lean back or stand still for 
 # wordings where only the ML layer leans towards a red flag, unsure: the safety
 # decision should ask (the test picks the first one the model checks)
 WEAK_CANDIDATES = [
-    "my back feels really strange today and i'm a bit worried",
-    "something doesn't feel right with my back since yesterday",
-    "my legs feel a bit odd today",
-    "not feeling great with my back today, kind of weird",
+    "bit tingly in my leg now and then",
+    "I feel off today and my back aches",
+    "my leg feels funny",
+    "my husband's injection has done absolutely nothing, what can we try next",
 ]
 
 
