@@ -53,3 +53,36 @@ def test_red_flag_categories_match_the_spec() -> None:
     expected = {c["id"]: c["urgency"] for c in yaml.safe_load(spec.read_text())["categories"]}
     table = {c: u for c, u in load_table().category_urgency.items() if c != UNSPECIFIED}
     assert table == expected
+
+
+def test_blind_sets_are_never_trained_on(training) -> None:
+    """The frozen blind sets (tests/blind/) share no text, nor any 12-word run, with the training data.
+
+    (Separate writers do hit the same 8-word stock phrases now and then.)"""
+    import yaml
+
+    def shingles(text: str) -> set:
+        words = " ".join(text.lower().split()).split(" ")
+        return {" ".join(words[i : i + 12]) for i in range(len(words) - 11)}
+
+    train_texts = {" ".join(m.get("text").lower().split()) for m in training.intent_examples}
+    train_shingles = set().union(*(shingles(t) for t in train_texts))
+    blind = [i["text"] for p in sorted((ROOT / "tests" / "blind").glob("*.yml")) for i in yaml.safe_load(p.read_text(encoding="utf-8"))]
+    assert len(blind) > 1000
+    leaked = [t for t in blind if " ".join(t.lower().split()) in train_texts or shingles(t) & train_shingles]
+    assert not leaked, leaked[:5]
+
+
+def test_training_data_has_the_real_patient_programme() -> None:
+    """Each topic's own file holds at least 80 examples, 20 (a quarter of 80) of them long (3+ sentences
+    or 200+ characters); the red-flag hard negatives in data/nlu/red_flag_negatives.yml come on top."""
+    from components.question_focus import sentences
+
+    by_topic: dict = {}
+    for path in sorted((ROOT / "data" / "nlu" / "faq").glob("*.yml")):
+        for m in load_data(str(path)).intent_examples:
+            by_topic.setdefault(path.stem, []).append(m.get("text"))
+    assert len(by_topic) == 33
+    for topic, texts in by_topic.items():
+        long_ = [t for t in texts if len(sentences(t)) >= 3 or len(t) >= 200]
+        assert len(texts) >= 80 and len(long_) >= 20, (topic, len(texts), len(long_))
