@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test venv spacy model train validate pytest e2e nlu-report redflag-report bench shell clean-model model-inputs
+.PHONY: run test venv spacy model train validate pytest e2e nlu-report redflag-report blind-report bench shell clean-model model-inputs
 
 run: model
 	@bash scripts/run.sh
@@ -53,6 +53,12 @@ nlu-report: $(SPACY_DIR)/meta.json domain/locale.yml
 redflag-report: $(MODEL)
 	@$(PY) scripts/eval_red_flags.py --detector
 	@$(PY) scripts/eval_red_flags.py --model $(MODEL)
+
+# The frozen blind sets (tests/blind/, never trained or tuned on) through the whole NLU
+# of the current model; results in reports/blind/, tables with --compare (README).
+blind-report: $(MODEL)
+	@$(PY) scripts/eval_blind.py --label current
+	@$(PY) scripts/eval_blind.py --label current_v2set --faq-set tests/blind/faq_v2.yml --red-flag-set tests/blind/red_flags_v2.yml
 
 bench: model
 	@$(PY) bench/run_bench.py
