@@ -46,13 +46,13 @@ class ActionAnswerAfterCheck(Action):
         return names.ACTION_ANSWER_AFTER_CHECK
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        dispatcher.utter_message(response="utter_check_thanks")
         event = checked_message(tracker.events)
         parse = original_parse(event) if event else {}
         topic = topic_from_parse(parse)
         if topic and faq_response(domain, topic):
+            dispatcher.utter_message(response="utter_check_thanks")
             dispatcher.utter_message(response=f"utter_faq/{topic}")
             return [SlotSet(names.SLOT_LAST_TOPIC, topic)]
-        buttons = suggestions(parse, domain) + [HUMAN_BUTTON] if parse else [HUMAN_BUTTON]
-        dispatcher.utter_message(response="utter_suggest_topics" if len(buttons) > 1 else "utter_ask_rephrase", buttons=buttons)
+        buttons = (suggestions(parse, domain) if parse else []) + [HUMAN_BUTTON]
+        dispatcher.utter_message(response="utter_check_carry_on", buttons=buttons)
         return []
