@@ -101,9 +101,14 @@ def login(driver, stack, username: str) -> None:
 
 
 def body_text(driver) -> str:
+    """The page's text; "" while a navigation replaces the page (wait_for then polls again)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
-    return driver.find_element(By.TAG_NAME, "body").text
+    try:
+        return driver.find_element(By.TAG_NAME, "body").text
+    except (StaleElementReferenceException, NoSuchElementException):
+        return ""
 
 
 def tracker_events(stack, sender: str) -> List[dict]:
