@@ -8,19 +8,21 @@ any fallback/gating components, e.g.
       # intent_name: report_red_flag                        (default)
 
 For every message it runs `RedFlagDetector` on the spaCy doc that `SpacyNLP`
-put on the message (`text_spacy_doc`) and then:
+put on the message (`text_spacy_doc`), gathers the evidence of both layers (rule
+matches, carers' reports, crisis mentions, suppressed or figurative wording, the
+ML layer's confidence and rank for `report_red_flag`) and applies the one safety
+decision (`clinic_bot.safety.decide`):
 
-* if a red flag fires: adds one `red_flag` entity per fired category (most
-  urgent first: emergency > crisis > urgent) and, unless the ML layer already
-  said so, forces the intent to `report_red_flag`, keeping the original in
-  `red_flag_override` and putting `report_red_flag` first in `intent_ranking`;
-* if nothing fires but the ML intent is `report_red_flag` and the rules only
-  saw suppressed mentions (denied / someone else / past and resolved /
-  hypothetical) and no unsuppressed one (see `mentions` in patterns.yml),
-  downgrades the intent to the best other intent in `intent_ranking` and
-  records the reasons in `red_flag_suppressed`;
-* if the ML layer says `report_red_flag` and the rules saw nothing at all, the
-  message is left alone: escalation happens when either layer fires.
+* escalate: the intent becomes `report_red_flag` (the original kept in
+  `red_flag_override`) with three entities, `red_flag` (category),
+  `red_flag_urgency` (from the table in config/safety.yml; "unspecified" when the
+  ML layer alone decided) and `red_flag_about` (self, or other for a carer);
+* check: the intent becomes `red_flag_check` (the original kept in
+  `red_flag_override`), which the dialogue answers with one safety question;
+* continue: an ML-only `report_red_flag` is replaced by the best other intent
+  (reasons in `red_flag_suppressed`); anything else is left alone.
+
+The decision and its reasons are added to the parse data as `safety_decision`.
 
 The pattern file is read from disk when the component is created (it is not
 copied into the trained model), so knowledge updates need a restart, not a
