@@ -633,7 +633,6 @@ class RedFlagDetector:
         starts = {0}
         for p in range(n):
             w = norms[p]
-            tok = doc[positions[p]]
             if w in k.clause_break_tokens or (w == "-" and p > 0 and doc[positions[p - 1]].whitespace_):
                 starts.add(p + 1)
             elif w in k.contrast_words and p > 0:
