@@ -49,6 +49,11 @@ RED_FLAG_SET = ROOT / "tests" / "blind" / "red_flags_v1.yml"
 NEGATIVE = "none"
 
 
+def text_key(text: str) -> str:
+    """What makes two messages the same message: letters and digits, case and punctuation aside."""
+    return " ".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
+
+
 def load(path: Path) -> List[Dict[str, Any]]:
     with path.open(encoding="utf-8") as fh:
         return yaml.safe_load(fh) or []
@@ -156,8 +161,15 @@ def _rates(items: List[Dict[str, Any]], key: str) -> Dict[str, Counter]:
     return out
 
 
+def still_blind(result: Dict[str, Any]) -> Dict[str, Any]:
+    """A saved result without the items since moved out of the blind sets (found in training data)."""
+    current = {text_key(i["text"]) for path in (ROOT / "tests" / "blind").glob("*.yml") for i in load(path)}
+    return {**result, **{key: [i for i in result[key] if text_key(i["text"]) in current] for key in ("faq", "red_flags")}}
+
+
 def compare(before: Dict[str, Any], after: Dict[str, Any]) -> str:
-    """Side-by-side tables (before -> after) for the reports."""
+    """Side-by-side tables (before -> after) for the reports, on the items still in the blind sets."""
+    before, after = still_blind(before), still_blind(after)
     pct = lambda c, *ks: f"{sum(c[k] for k in ks) / max(sum(c.values()), 1):.1%}"  # noqa: E731
     lines = ["| FAQ set | n | answered right | right or offered | wrong (confident) | false escalation | safety check |",
              "|---|---|---|---|---|---|---|"]
