@@ -12,9 +12,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-FAQ_INTENT = "faq"
+from clinic_bot import names
+
+FAQ_INTENT = names.INTENT_FAQ
 SUGGESTION_COUNT = 3
-HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/request_human"}
+HUMAN_BUTTON = {"title": "Talk to a person", "payload": f"/{names.INTENT_REQUEST_HUMAN}"}
 OTHER_INTENT_TITLES = {
     "clinic_hours": "Opening hours",
     "clinic_location": "Where the clinic is",
@@ -69,7 +71,7 @@ class ActionAnswerChosenFaq(Action):
         topic = topic_from_parse(tracker.latest_message)
         if topic and faq_response(domain, topic):
             dispatcher.utter_message(response=f"utter_faq/{topic}")
-            return [SlotSet("last_faq_topic", topic)]
+            return [SlotSet(names.SLOT_LAST_TOPIC, topic)]
         dispatcher.utter_message(response="utter_ask_rephrase")
         return []
 
@@ -81,14 +83,14 @@ class ActionFaqMore(Action):
         return "action_faq_more"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        topic = last_topic(tracker.events) or tracker.get_slot("last_faq_topic")
+        topic = last_topic(tracker.events) or tracker.get_slot(names.SLOT_LAST_TOPIC)
         response = faq_response(domain, topic) if topic else None
         more = ((response or {}).get("metadata") or {}).get("more")
         if not more:
             dispatcher.utter_message(response="utter_more_without_topic")
             return []
         dispatcher.utter_message(text=more, metadata={"topic": topic, "sources": response["metadata"].get("sources", [])})
-        return [SlotSet("last_faq_topic", topic)]
+        return [SlotSet(names.SLOT_LAST_TOPIC, topic)]
 
 
 def suggestions(parse_data: Dict[Text, Any], domain: Dict[Text, Any], limit: int = SUGGESTION_COUNT) -> List[Dict[str, str]]:

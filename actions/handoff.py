@@ -37,7 +37,7 @@ def _dedupe_key(tracker: Tracker, kind: str) -> str:
 
 
 def _red_flag_categories(tracker: Tracker) -> List[str]:
-    return [e.get("value") for e in (tracker.latest_message.get("entities") or []) if e.get("entity") == "red_flag" and e.get("value")]
+    return [e.get("value") for e in (tracker.latest_message.get("entities") or []) if e.get("entity") == names.ENTITY_RED_FLAG and e.get("value")]
 
 
 def trigger_text(tracker: Tracker) -> str:
@@ -86,14 +86,14 @@ class ActionEscalateRedFlag(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         table = load_table()
-        category = table.most_urgent(_red_flag_categories(tracker)) or tracker.get_slot("red_flag_category") or UNSPECIFIED
+        category = table.most_urgent(_red_flag_categories(tracker)) or tracker.get_slot(names.SLOT_CATEGORY) or UNSPECIFIED
         urgency = table.urgency_of(category)
         ticket = open_ticket(tracker, kind="red_flag", category=category, urgency=urgency)
         dispatcher.utter_message(response="utter_handoff_started" if ticket else "utter_handoff_failed")
         return [
-            SlotSet("red_flag_category", category),
-            SlotSet("red_flag_urgency", urgency),
-            SlotSet("handoff_active", True),
+            SlotSet(names.SLOT_CATEGORY, category),
+            SlotSet(names.SLOT_URGENCY, urgency),
+            SlotSet(names.SLOT_HANDOFF, True),
         ]
 
 
@@ -104,4 +104,4 @@ class ActionRequestHuman(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         ticket = open_ticket(tracker, kind="request_human", category="request_human", urgency="routine")
         dispatcher.utter_message(response="utter_handoff_routine" if ticket else "utter_handoff_failed")
-        return [SlotSet("handoff_active", True)] if ticket else []
+        return [SlotSet(names.SLOT_HANDOFF, True)] if ticket else []

@@ -34,7 +34,7 @@ class ActionLogSafetyCheck(Action):
 def original_parse(event: Dict[Text, Any]) -> Dict[Text, Any]:
     """The checked message's parse as it was before the safety decision replaced its intent."""
     parse = dict(event.get("parse_data") or {})
-    original = ((parse.get("red_flag_override") or {}).get("original_intent")) or {}
+    original = ((parse.get(names.PARSE_OVERRIDE) or {}).get("original_intent")) or {}
     parse["intent"] = original
     return parse
 

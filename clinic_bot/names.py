@@ -33,6 +33,8 @@ SLOT_LAST_TOPIC = "last_faq_topic"
 
 # keys the custom NLU components add to the parse data
 PARSE_SAFETY = "safety_decision"
+# the intent a message had before the safety decision replaced it
+PARSE_OVERRIDE = "red_flag_override"
 PARSE_FAQ_GATE = "faq_gate"
 
 # actions and responses of the safety path

@@ -33,7 +33,6 @@ class SafetyTable:
     urgency_rank: Dict[str, int]
     marked_urgencies: frozenset
     category_urgency: Dict[str, str]
-    category_label: Dict[str, str]
     ml_escalate: float
     ml_check: float
 
@@ -66,7 +65,6 @@ def load_table(path: Path = TABLE_FILE) -> SafetyTable:
         urgency_rank={u: int(s["rank"]) for u, s in urgencies.items()},
         marked_urgencies=frozenset(u for u, s in urgencies.items() if s.get("marked")),
         category_urgency={c: s["urgency"] for c, s in cats.items()},
-        category_label={c: s.get("label", c) for c, s in cats.items()},
         ml_escalate=float(decision.get("ml_escalate", 0.85)),
         ml_check=float(decision.get("ml_check", 0.3)),
     )

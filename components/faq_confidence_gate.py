@@ -20,12 +20,28 @@ from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
+from clinic_bot import names
+
 RESPONSE_SELECTOR = "response_selector"
 
 
 def topic_confidences(message: Message, retrieval_intent: Text) -> List[float]:
     selector = (message.get(RESPONSE_SELECTOR) or {}).get(retrieval_intent) or {}
     return [float(r.get(PREDICTED_CONFIDENCE_KEY, 0.0)) for r in selector.get("ranking") or []]
+
+
+def topic_uncertainty(confidences: List[float], threshold: float, ambiguity: float) -> Optional[str]:
+    """Why a topic ranking (best first) is not safe to answer from, or None if it is.
+
+    Also replayed offline by scripts/calibrate_gate.py to compare thresholds.
+    """
+    if not confidences:
+        return "no topic ranking"
+    if confidences[0] < threshold:
+        return f"topic confidence {confidences[0]:.2f} < {threshold}"
+    if len(confidences) > 1 and confidences[0] - confidences[1] < ambiguity:
+        return f"top topics within {ambiguity}"
+    return None
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -53,21 +69,14 @@ class FaqConfidenceGate(GraphComponent):
         """Why the FAQ topic is not safe to answer, or None if it is."""
         if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != self.retrieval_intent:
             return None
-        confidences = topic_confidences(message, self.retrieval_intent)
-        if not confidences:
-            return "no topic ranking"
-        if confidences[0] < self.threshold:
-            return f"topic confidence {confidences[0]:.2f} < {self.threshold}"
-        if len(confidences) > 1 and confidences[0] - confidences[1] < self.ambiguity:
-            return f"top topics within {self.ambiguity}"
-        return None
+        return topic_uncertainty(topic_confidences(message, self.retrieval_intent), self.threshold, self.ambiguity)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             reason = self.uncertainty(message)
             if reason is None:
                 continue
-            message.set("faq_gate", {"reason": reason, "original_intent": message.get(INTENT)}, add_to_output=True)
+            message.set(names.PARSE_FAQ_GATE, {"reason": reason, "original_intent": message.get(INTENT)}, add_to_output=True)
             message.set(
                 INTENT, {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: self.threshold}, add_to_output=True
             )

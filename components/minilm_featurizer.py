@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text, Tuple, Type
+from typing import Any, Dict, List, Text, Tuple, Type
 
 import numpy as np
 
@@ -90,6 +90,15 @@ class _Encoder:
         return hidden, enc["attention_mask"], enc["offset_mapping"].tolist()
 
 
+def _normalise(vec: np.ndarray) -> np.ndarray:
+    return vec / (np.linalg.norm(vec) or 1.0)
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """sentence-transformers mean pooling over the real word pieces, L2-normalised."""
+    return _normalise(hidden[mask.astype(bool)].mean(axis=0))
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     """Dense features from a locally installed MiniLM sentence encoder."""
@@ -132,11 +141,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         if not focus:
             return {}
         hidden, mask, _ = self.encoder.embed(list(focus.values()))
-        out = {}
-        for row, i in enumerate(focus):
-            vec = hidden[row][mask[row].astype(bool)].mean(axis=0)
-            out[i] = vec / (np.linalg.norm(vec) or 1.0)
-        return out
+        return {i: _pool(hidden[row], mask[row]) for row, i in enumerate(focus)}
 
     def _featurize(self, messages: List[Message], attribute: Text) -> None:
         texts = [m.get(attribute) for m in messages]
@@ -144,11 +149,9 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         focus = self._focus_vectors(texts) if attribute == TEXT else {}
         for i, message in enumerate(messages):
             m = mask[i].astype(bool)
-            sentence = hidden[i][m].mean(axis=0)
-            sentence = sentence / (np.linalg.norm(sentence) or 1.0)
+            sentence = _pool(hidden[i], mask[i])
             if i in focus:
-                sentence = sentence + focus[i]
-                sentence = sentence / (np.linalg.norm(sentence) or 1.0)
+                sentence = _normalise(sentence + focus[i])
             sequence = self._token_vectors(message.get(TOKENS_NAMES[attribute]) or [], hidden[i], offsets[i], m)
             self.add_features_to_message(sequence, sentence[np.newaxis, :], attribute, message)
 

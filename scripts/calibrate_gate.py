@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 logging.disable(logging.WARNING)
 
+from components.faq_confidence_gate import topic_uncertainty  # noqa: E402
+
 
 def raw_scores(parse: Dict[str, Any]) -> Tuple[str, float, List[Tuple[str, float]]]:
     """Top intent (ignoring the fallback), its confidence, and the topic ranking."""
@@ -36,7 +38,7 @@ def outcome(gold: str, intent: str, conf: float, topics, t_intent: float, t_topi
         return "deferred"
     if intent != "faq":
         return "right" if gold == intent else ("wrong" if gold.startswith("faq/") or gold == "out_of_scope" else "other")
-    if not topics or topics[0][1] < t_topic or (len(topics) > 1 and topics[0][1] - topics[1][1] < ambiguity):
+    if topic_uncertainty([c for _, c in topics], t_topic, ambiguity) is not None:
         return "deferred"
     return "right" if gold == f"faq/{topics[0][0]}" else "wrong"
 

@@ -45,7 +45,6 @@ if str(PROJECT_ROOT) not in sys.path:
 
 DEFAULT_SET = PROJECT_ROOT / "tests" / "red_flags" / "dev_set.yml"
 DEFAULT_SPACY_DIR = PROJECT_ROOT / ".cache" / "spacy" / "en_facet"
-POSITIVE_KINDS = {"positive", "hedged", "long_mixed", "carer", "crisis_passive"}
 INTENT_NAME = "report_red_flag"
 
 # (escalated, detected categories, extra info)
@@ -133,6 +132,8 @@ def evaluate(items: Sequence[Dict[str, Any]], preds: Sequence[Prediction]) -> Di
     misses: List[Dict[str, Any]] = []
     false_escalations: List[Dict[str, Any]] = []
     wrong: List[Dict[str, Any]] = []
+    # a kind is a red-flag kind when its messages expect a category
+    positive_kinds = {item["kind"] for item in items if item["expected"] != "none"}
 
     for item, (escalated, cats, info) in zip(items, preds):
         exp, kind = item["expected"], item["kind"]
@@ -182,9 +183,9 @@ def evaluate(items: Sequence[Dict[str, Any]], preds: Sequence[Prediction]) -> Di
             "count": neg_fired,
             "rate": neg_fired / neg_total if neg_total else 0.0,
             "by_category": dict(fp_by_cat),
-            "by_kind": {k: v for k, v in sorted(by_kind.items()) if k not in POSITIVE_KINDS},
+            "by_kind": {k: v for k, v in sorted(by_kind.items()) if k not in positive_kinds},
         },
-        "positives_by_kind": {k: v for k, v in sorted(by_kind.items()) if k in POSITIVE_KINDS},
+        "positives_by_kind": {k: v for k, v in sorted(by_kind.items()) if k in positive_kinds},
         "wrong_category": {f"{a} -> {b}": n for (a, b), n in wrong_category.items()},
         "misses": misses,
         "false_escalations": false_escalations,

@@ -65,8 +65,7 @@ from components.red_flags.detector import DEFAULT_PATTERNS_FILE, DetectionResult
 
 logger = logging.getLogger(__name__)
 
-RED_FLAG_ENTITY = "red_flag"
-OVERRIDE_KEY = "red_flag_override"
+OVERRIDE_KEY = names.PARSE_OVERRIDE
 SUPPRESSED_KEY = "red_flag_suppressed"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 

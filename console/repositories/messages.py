@@ -7,10 +7,10 @@ from typing import Any, Dict, List, Optional, Tuple
 from clinic_bot import names
 from clinic_bot.safety import CHECK, ESCALATE
 
-FALLBACK_INTENT = "nlu_fallback"
-FAQ_INTENT = "faq"
+FALLBACK_INTENT = names.INTENT_FALLBACK
+FAQ_INTENT = names.INTENT_FAQ
 CORE_FALLBACK_ACTION = "action_default_fallback"
-HANDOFF_SLOT = "handoff_active"
+HANDOFF_SLOT = names.SLOT_HANDOFF
 
 
 @dataclass
@@ -77,7 +77,7 @@ def analyse_user_event(data: Dict[str, Any], low_confidence: float = 0.6) -> Use
                 info.topic, info.topic_confidence = str(entity["value"]), 1.0
     ranking = [r for r in parse.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT]
     if info.intent == FALLBACK_INTENT:
-        gate = parse.get("faq_gate")
+        gate = parse.get(names.PARSE_FAQ_GATE)
         top_ranked = (parse.get("intent_ranking") or [{}])[0].get("name")
         if isinstance(gate, dict) or (top_ranked == FAQ_INTENT and ranking):
             # FaqConfidenceGate: the intent was `faq` but the topic was unsure.
