@@ -37,7 +37,10 @@ def _dedupe_key(tracker: Tracker, kind: str) -> str:
 
 
 def _red_flag_categories(tracker: Tracker) -> List[str]:
-    return [e.get("value") for e in (tracker.latest_message.get("entities") or []) if e.get("entity") == names.ENTITY_RED_FLAG and e.get("value")]
+    """The categories of this turn's red-flag entities that the safety table knows (never free text)."""
+    known = load_table().category_urgency
+    found = [e.get("value") for e in (tracker.latest_message.get("entities") or []) if e.get("entity") == names.ENTITY_RED_FLAG]
+    return [c for c in found if isinstance(c, str) and c in known]
 
 
 def trigger_text(tracker: Tracker) -> str:
@@ -69,11 +72,12 @@ def open_ticket(tracker: Tracker, *, kind: str, category: str, urgency: str, not
             category=category,
             urgency=urgency,
             trigger_message=trigger_text(tracker),
+            join_open_kind=kind if kind == "red_flag" else None,
         )
     except Exception:
         logger.exception("could not record handoff ticket for %s", tracker.sender_id)
         return None
-    if created and notify:  # a retried escalation must not notify staff twice
+    if created and notify:  # a retried or repeated escalation must not notify staff twice
         task = asyncio.get_running_loop().create_task(notify_ticket(store, ticket))
         _background.add(task)
         task.add_done_callback(_background.discard)
@@ -86,7 +90,8 @@ class ActionEscalateRedFlag(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         table = load_table()
-        category = table.most_urgent(_red_flag_categories(tracker)) or tracker.get_slot(names.SLOT_CATEGORY) or UNSPECIFIED
+        slot = tracker.get_slot(names.SLOT_CATEGORY)
+        category = table.most_urgent(_red_flag_categories(tracker)) or (slot if slot in table.category_urgency else UNSPECIFIED)
         urgency = table.urgency_of(category)
         ticket = open_ticket(tracker, kind="red_flag", category=category, urgency=urgency)
         dispatcher.utter_message(response="utter_handoff_started" if ticket else "utter_handoff_failed")

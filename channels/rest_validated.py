@@ -7,16 +7,79 @@ non-string `message` or non-object `metadata` fails inside the turn with an
 empty 200. This subclass keeps the channel's name, URL and replies, and answers
 400 with a clear message for any body that is not
 `{"sender": "<non-empty string>", "message": "<string>", "metadata": {...}?}`.
+
+Who may use it (docs/security.md). The REST channel has no user accounts: any
+caller names any conversation. So, by `REST_CHANNEL`:
+
+* `local` (default, what `make run`, the tests and scripts use): only callers
+  on this machine, with no proxy in between (a request carrying
+  X-Forwarded-For / Forwarded / X-Real-IP came through one and is refused);
+* `token`: callers presenting `Authorization: Bearer $REST_CHANNEL_TOKEN`;
+* `off`: 404 for everyone (a public deployment that needs no REST clients).
+
+And whoever calls it can only reach REST conversations: a sender id shaped like
+another channel's (a phone number, `whatsapp:...`, a widget session id) is
+refused, and so is any conversation whose first message came from another
+channel (it would read that person's context and redirect staff replies).
+Each client address is rate-limited (`RATE_PER_CLIENT`, 429 with Retry-After).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+import hmac
+import ipaddress
+import math
+import re
+from functools import lru_cache
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
+from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
-MAX_SENDER_CHARS = 16_384
+from clinic_bot.rasa_api import owning_channel
+from clinic_bot.rate_limit import Rate, RateLimiter
+from clinic_bot.settings import load_settings
+
+MAX_SENDER_CHARS = 256
+PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+# sender ids other channels use: phone numbers (WhatsApp, Twilio) and widget sessions
+OTHER_CHANNEL_SENDER = re.compile(r"(?i)^(whatsapp:|tel:)|^\+?[\d\s().-]{6,}$|^[0-9a-f]{32}(\.[0-9a-f]{32})?$")
+
+
+def _json_error(status: int, error: str, **headers: str) -> HTTPResponse:
+    return response.json({"error": error}, status=status, headers=headers or None)
+
+
+def is_local(request: Request) -> bool:
+    """A caller on this machine that did not come through a proxy."""
+    if any(h in request.headers for h in PROXY_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.ip).is_loopback
+    except ValueError:
+        return False
+
+
+def access_refusal(request: Request, mode: str, token: str) -> Optional[HTTPResponse]:
+    """None if this caller may use the REST channel, else the answer it gets."""
+    if mode == "off":
+        return _json_error(404, "the REST channel is switched off on this server")
+    if mode == "token":
+        provided = request.headers.get("authorization", "")
+        if token and hmac.compare_digest(provided.encode(), f"Bearer {token}".encode()):
+            return None
+        return _json_error(401, "the REST channel needs 'Authorization: Bearer <REST_CHANNEL_TOKEN>'")
+    if mode == "local" and is_local(request):
+        return None
+    return _json_error(403, "the REST channel answers only local callers on this server")
+
+
+@lru_cache(maxsize=1)
+def client_limiter() -> RateLimiter:
+    return RateLimiter(Rate.parse(load_settings().rate_per_client))
 
 
 def _body(request: Request) -> Dict[Text, Any]:
@@ -40,6 +103,8 @@ class ValidatedRestInput(RestInput):
             raise InvalidUsage("'sender' must be a non-empty string identifying the conversation")
         if len(sender) > MAX_SENDER_CHARS:
             raise InvalidUsage(f"'sender' is longer than {MAX_SENDER_CHARS} characters")
+        if OTHER_CHANNEL_SENDER.search(sender.strip()):
+            raise InvalidUsage("'sender' looks like another channel's id (a phone number or a widget session); pick another")
         return sender
 
     def _extract_message(self, req: Request) -> Optional[Text]:
@@ -53,3 +118,38 @@ class ValidatedRestInput(RestInput):
         if metadata is not None and not isinstance(metadata, dict):
             raise InvalidUsage("'metadata' must be a JSON object")
         return metadata
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        bp = super().blueprint(on_new_message)
+        settings = load_settings()
+
+        @bp.middleware("request")
+        async def guard(request: Request) -> Optional[HTTPResponse]:
+            if request.method != "POST":
+                return None
+            refusal = access_refusal(request, settings.rest_channel, settings.rest_channel_token)
+            if refusal is not None:
+                return refusal
+            limiter = client_limiter()
+            if not limiter.allow(request.ip or "unknown"):
+                wait = math.ceil(limiter.retry_after(request.ip or "unknown")) or 1
+                return _json_error(429, f"too many messages from this address; try again in {wait} s", **{"Retry-After": str(wait)})
+            sender = await self._extract_sender(request)
+            owner = await conversation_owner(request, sender)
+            if owner not in (None, self.name()):
+                return _json_error(403, "this conversation belongs to another channel")
+            return None
+
+        return bp
+
+
+async def conversation_owner(request: Request, sender_id: str) -> Optional[str]:
+    """The channel of the conversation's first message, from Rasa's tracker store."""
+    agent = getattr(request.app.ctx, "agent", None)
+    store = getattr(agent, "tracker_store", None)
+    if store is None:
+        return None
+    tracker = await store.retrieve(sender_id)
+    if tracker is None:
+        return None
+    return owning_channel(tracker.events)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from clinic_bot.origins import default_widget_origins
+from clinic_bot.rasa_api import auth_headers
 from clinic_bot.settings import PROJECT_ROOT
 
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
@@ -56,7 +58,7 @@ def load_or_create_secret(var_dir: Path, env_name: str) -> str:
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(24)
+    token = secrets.token_urlsafe(32)
     path.write_text(token)
     path.chmod(0o600)
     return token
@@ -98,8 +100,15 @@ class Stack:
                 setattr(self, attr, free_port())
         self.var_dir = Path(self.var_dir).resolve()
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        self.token = load_or_create_secret(self.var_dir, "RASA_TOKEN")
+        # the HTTP API's JWT secret (clients sign short-lived tokens with it: clinic_bot/rasa_api.py)
+        self.token = load_or_create_secret(self.var_dir, "RASA_JWT_SECRET")
         self.console_secret = load_or_create_secret(self.var_dir, "CONSOLE_SECRET_KEY")
+        self.action_secret = load_or_create_secret(self.var_dir, "ACTION_SERVER_SECRET")
+        self.widget_session_secret = load_or_create_secret(self.var_dir, "WIDGET_SESSION_SECRET")
+
+    def api_headers(self) -> Dict[str, str]:
+        """Headers that authenticate a call to this stack's Rasa HTTP API."""
+        return auth_headers(self.token)
 
     @property
     def rasa_url(self) -> str:
@@ -122,8 +131,13 @@ class Stack:
             RASA_TRACKER_DB=str(self.var_dir / "tracker.db"),
             ACTION_SERVER_URL=f"http://{self.host}:{self.action_port}/webhook",
             RASA_URL=self.rasa_url,
-            RASA_TOKEN=self.token,
+            RASA_JWT_SECRET=self.token,
             CONSOLE_SECRET_KEY=self.console_secret,
+            ACTION_SERVER_SECRET=self.action_secret,
+            ACTION_HOST=self.host,
+            WIDGET_SESSION_SECRET=self.widget_session_secret,
+            WIDGET_ORIGINS=env.get("WIDGET_ORIGINS") or " ".join(default_widget_origins(self.widget_url)),
+            RASA_TELEMETRY_ENABLED=env.get("RASA_TELEMETRY_ENABLED") or "false",
             SQLALCHEMY_SILENCE_UBER_WARNING="1",
             TF_CPP_MIN_LOG_LEVEL="2",
             HF_HUB_OFFLINE="1",
@@ -139,7 +153,7 @@ class Stack:
             services.append(
                 Service(
                     "action server",
-                    [rasa, "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
+                    [py, "-m", "actions.server", "--port", str(self.action_port)],
                     f"http://{self.host}:{self.action_port}/health",
                     f"http://{self.host}:{self.action_port}/webhook",
                 )
@@ -149,12 +163,15 @@ class Stack:
                 "rasa server",
                 [
                     *([py, "-m", "clinic_bot.rasa_runtime"] if self.runtime_fixes else [rasa]),
-                    "run", "--model", str(self.model), "--enable-api", f"--auth-token={self.token}",
-                    "--interface", self.host, "--port", str(self.rasa_port), "--cors", *os.environ.get("WIDGET_ORIGINS", "*").split(),
+                    # no --auth-token / --cors: the JWT secret comes from the environment
+                    # (clinic_bot/rasa_runtime.py); only the widget's socket.io answers
+                    # cross-origin, to WIDGET_ORIGINS (widget/rasa_channel.py)
+                    "run", "--model", str(self.model), "--enable-api",
+                    "--interface", self.host, "--port", str(self.rasa_port),
                     "--credentials", str(PROJECT_ROOT / "credentials.yml"),
                     "--endpoints", os.environ.get("RASA_ENDPOINTS", str(PROJECT_ROOT / "endpoints.yml")),
                 ],
-                f"{self.rasa_url}/status?token={self.token}",
+                f"{self.rasa_url}/",
                 self.rasa_url,
             )
         )
@@ -214,8 +231,8 @@ class Stack:
         if not any(svc.name == "rasa server" for svc in self.services):
             return False
         req = urllib.request.Request(
-            f"{self.rasa_url}/model/parse?token={self.token}", data=b'{"text": "hello, is it arthritis?"}',
-            headers={"Content-Type": "application/json"},
+            f"{self.rasa_url}/model/parse", data=b'{"text": "hello, is it arthritis?"}',
+            headers={"Content-Type": "application/json", **self.api_headers()},
         )
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:
@@ -291,7 +308,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     for svc in stack.services:
         print(f"  {svc.name:<24} {svc.public_url}")
     print(f"  REST channel             {stack.rasa_url}/webhooks/rest/webhook")
-    print(f"  HTTP API token           in var/secrets/rasa_token (or $RASA_TOKEN)")
+    print("  HTTP API                 JWT: .venv/bin/python -m clinic_bot.rasa_api token")
     print(f"  logs                     {stack.var_dir / 'logs'}")
     stop = {"now": False}
 

@@ -18,6 +18,11 @@ INTENT_DENY = "deny"
 INTENT_OUT_OF_SCOPE = "out_of_scope"
 INTENT_REQUEST_HUMAN = "request_human"
 INTENT_FALLBACK = "nlu_fallback"
+INTENT_GREET = "greet"
+# set by clinic_bot/message_guard.py for a cut message with no red flag; never typed or trained
+INTENT_MESSAGE_TOO_LONG = "message_too_long"
+# set by clinic_bot/message_guard.py for a conversation over its message rate
+INTENT_RATE_LIMITED = "message_rate_limited"
 
 # entities (the safety decision emits all three on an escalation)
 ENTITY_RED_FLAG = "red_flag"

@@ -17,13 +17,27 @@ are switched to write-ahead logging (readers never block the writer) with a
 15 s busy timeout, by the same hook as the project's own database (clinic_bot/db.py).
 PostgreSQL connections are untouched.
 
-`rasa run` started directly still works, only slower and with the stock journal.
+Security settings applied here (docs/security.md), from clinic_bot/settings.py:
+
+* the message guard (clinic_bot/message_guard.py: length and metadata caps
+  before NLU, typed intents only when the bot offered them);
+* Sanic's request body limit (`MAX_REQUEST_BYTES`, default 64 kB; Sanic's own
+  default is 100 MB) on every route of the Rasa server;
+* the HTTP API's JWT secret comes from the environment (`RASA_JWT_SECRET`),
+  never from the command line, where `ps` shows it to every local user; the
+  server refuses to start `--enable-api` with no authentication at all;
+* Rasa's telemetry is off unless `RASA_TELEMETRY_ENABLED` says otherwise (a
+  clinic's assistant sends nothing to third parties).
+
+`rasa run` started directly still works, only slower, with the stock journal
+and without these protections.
 """
 from __future__ import annotations
 
 import functools
+import os
 import sys
-from typing import Any, Dict, Text
+from typing import Any, Dict, List, Text
 
 import sqlalchemy as sa
 from jsonschema import ValidationError
@@ -34,7 +48,9 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 from sqlalchemy.engine import Engine
 
+from clinic_bot import message_guard
 from clinic_bot.db import sqlite_wal_on_connect
+from clinic_bot.settings import load_settings
 
 
 @functools.lru_cache(maxsize=None)
@@ -64,11 +80,27 @@ def apply() -> None:
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[assignment]
     if not sa.event.contains(Engine, "connect", sqlite_wal_on_connect):
         sa.event.listen(Engine, "connect", sqlite_wal_on_connect)
+    message_guard.install()
+
+
+def server_argv(argv: List[str], jwt_secret: str) -> List[str]:
+    """`rasa run` arguments with the API's JWT secret added from the environment."""
+    if not argv or argv[0] != "run" or "--enable-api" not in argv or "--jwt-secret" in argv:
+        return argv
+    if not jwt_secret:
+        if "--auth-token" in " ".join(argv):
+            return argv
+        raise SystemExit("error: --enable-api needs RASA_JWT_SECRET in the environment (the HTTP API would be open)")
+    return [*argv, "--jwt-secret", jwt_secret, "--jwt-method", "HS256"]
 
 
 def main() -> None:
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    settings = load_settings()
+    # read by Sanic when Rasa creates its app (SANIC_ prefixed settings)
+    os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(settings.max_request_bytes))
     apply()
-    sys.argv[0] = "rasa"
+    sys.argv = ["rasa", *server_argv(sys.argv[1:], settings.rasa_jwt_secret)]
     rasa_main()
 
 

@@ -38,6 +38,23 @@ tickets_table = sa.Table(
     sa.Column("note", sa.Text, nullable=True),
 )
 
+# A red flag repeated in a conversation that already has an open ticket joins
+# that ticket instead of opening another (the queue is not flooded); each
+# repeat is kept here under its own dedupe key, so a retried or reconciled
+# escalation is recognised and never joins twice.
+ticket_repeats_table = sa.Table(
+    "handoff_ticket_repeats",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dedupe_key", sa.String(255), nullable=False, unique=True),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
+    sa.Column("category", sa.String(64), nullable=False),
+    sa.Column("urgency", sa.String(16), nullable=False),
+    sa.Column("trigger_message", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 
 class TicketError(ValueError):
     """A ticket operation was refused (unknown ticket, bad status change)."""
@@ -89,10 +106,16 @@ class TicketStore:
         category: str,
         urgency: str,
         trigger_message: str,
+        join_open_kind: Optional[str] = None,
     ) -> Tuple[Ticket, bool]:
         """Create a ticket once per dedupe key; a retried escalation gets the first back.
 
-        Returns the ticket and whether this call created it.
+        With `join_open_kind` (e.g. "red_flag"), an escalation in a conversation that
+        already has an open ticket of that kind joins it (see `ticket_repeats_table`);
+        it counts as new (staff are told again) only if it raises the urgency, and
+        the ticket then takes the higher urgency and category.
+
+        Returns the ticket and whether staff need telling (created, or raised).
         """
         ranks = load_table().urgency_rank
         if urgency not in ranks:
@@ -103,6 +126,22 @@ class TicketStore:
             ).first()
             if existing is not None:
                 return Ticket.from_row(existing), False
+            repeat = conn.execute(
+                sa.select(ticket_repeats_table.c.ticket_id).where(ticket_repeats_table.c.dedupe_key == dedupe_key)
+            ).first()
+            if repeat is not None:
+                return Ticket.from_row(conn.execute(sa.select(tickets_table).where(tickets_table.c.id == repeat.ticket_id)).one()), False
+            open_ticket = conn.execute(
+                sa.select(tickets_table)
+                .where(
+                    tickets_table.c.conversation_id == conversation_id,
+                    tickets_table.c.dedupe_key.startswith(f"{conversation_id}:{join_open_kind}:", autoescape=True),
+                    tickets_table.c.status.in_(("open", "acknowledged")),
+                )
+                .order_by(tickets_table.c.id.desc())
+            ).first() if join_open_kind else None
+            if open_ticket is not None:
+                return self._join(conn, open_ticket, dedupe_key, category, urgency, ranks[urgency], trigger_message)
             result = conn.execute(
                 tickets_table.insert().values(
                     dedupe_key=dedupe_key,
@@ -120,6 +159,27 @@ class TicketStore:
             )
             ticket_id = result.inserted_primary_key[0]
         return self.get(ticket_id), True
+
+    @staticmethod
+    def _join(conn: Any, row: Any, dedupe_key: str, category: str, urgency: str, rank: int, trigger: str) -> Tuple[Ticket, bool]:
+        conn.execute(ticket_repeats_table.insert().values(
+            dedupe_key=dedupe_key, ticket_id=row.id, conversation_id=row.conversation_id,
+            category=category, urgency=urgency, trigger_message=trigger or "", created_at=_now(),
+        ))
+        raised = rank < row.urgency_rank
+        if raised:
+            conn.execute(tickets_table.update().where(tickets_table.c.id == row.id).values(
+                category=category, urgency=urgency, urgency_rank=rank, trigger_message=trigger or "",
+                status="open", notification_status="pending", notification_attempts=0, notification_error=None,
+            ))
+        return Ticket.from_row(conn.execute(sa.select(tickets_table).where(tickets_table.c.id == row.id)).one()), raised
+
+    def repeats(self, ticket_id: int) -> int:
+        """How many later escalations joined this ticket."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(sa.func.count()).select_from(ticket_repeats_table).where(ticket_repeats_table.c.ticket_id == ticket_id)
+            ).scalar_one()
 
     def get(self, ticket_id: int) -> Ticket:
         with self.engine.connect() as conn:
@@ -165,6 +225,7 @@ class TicketStore:
     def delete_conversation(self, conversation_id: str) -> int:
         """Erase a person's tickets (data-protection request)."""
         with self.engine.begin() as conn:
+            conn.execute(ticket_repeats_table.delete().where(ticket_repeats_table.c.conversation_id == conversation_id))
             return conn.execute(
                 tickets_table.delete().where(tickets_table.c.conversation_id == conversation_id)
             ).rowcount

@@ -92,6 +92,7 @@ async def reconcile(tracker: Engine, tickets: TicketStore, rasa: Optional[RasaAp
     for lost in find_lost_escalations(tracker):
         ticket, created = tickets.create(
             dedupe_key=f"{lost.sender_id}:red_flag:{lost.message_id}",
+            join_open_kind="red_flag",
             conversation_id=lost.sender_id,
             channel=lost.channel,
             category=lost.category,

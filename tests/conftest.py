@@ -51,7 +51,7 @@ def stack(recorder: RecordingServer, tmp_path_factory: pytest.TempPathFactory) -
     }
     s = Stack(var_dir=var_dir, rasa_port=0, action_port=0, console_port=0, widget_port=0, extra_env=extra_env,
               log_dir=PROJECT_ROOT / "tests" / "artifacts" / "logs")
-    os.environ.update({"CLINIC_DB_URL": extra_env["CLINIC_DB_URL"], "RASA_URL": s.rasa_url, "RASA_TOKEN": s.token})
+    os.environ.update({"CLINIC_DB_URL": extra_env["CLINIC_DB_URL"], "RASA_URL": s.rasa_url, "RASA_JWT_SECRET": s.token})
     s.start()
     yield s
     s.stop()
@@ -68,11 +68,10 @@ def rest_send(stack: Stack, sender: str, text: str, timeout: float = 60.0) -> Li
 
 
 def rasa_api(stack: Stack, method: str, path: str, payload: Any = None, timeout: float = 60.0) -> Any:
-    sep = "&" if "?" in path else "?"
     data = json.dumps(payload).encode() if payload is not None else None
     req = urllib.request.Request(
-        f"{stack.rasa_url}{path}{sep}token={stack.token}", data=data, method=method,
-        headers={"Content-Type": "application/json"},
+        f"{stack.rasa_url}{path}", data=data, method=method,
+        headers={"Content-Type": "application/json", **stack.api_headers()},
     )
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.loads(resp.read())

@@ -19,10 +19,18 @@ response in pieces and loses the safety signal of red-flag messages:
   receives a single reply ("coroutine 'AsyncServer.enter_room' was never
   awaited"; RasaHQ/rasa#13027, fix proposed in RasaHQ/rasa#13148, unreleased).
 
-Also hardened here: session ids are the server's own format (32 hex digits; a
-client asking for anything else gets a fresh id, so a web visitor cannot pick
-another channel's sender id, such as a phone number), and a socket may only
-send messages for the session it was confirmed for.
+Also hardened here (docs/security.md):
+
+* session ids are issued and signed by the server (widget/session_ids.py): a
+  client resumes a session only with an id this server signed, and gets a
+  fresh one otherwise, so it can neither pick another person's session nor
+  another channel's sender id (such as a phone number);
+* a socket may only send messages for the session it was confirmed for;
+* cross-origin requests are answered only for `WIDGET_ORIGINS`
+  (clinic_bot/origins.py: the clinic's own site by default), never `*`;
+* a socket.io packet is at most `MAX_REQUEST_BYTES`, and each client address
+  may send at most `RATE_PER_CLIENT` messages (a refused one gets a reply
+  saying so, with the emergency number).
 
 This channel keeps everything else about the stock one (events `user_uttered` /
 `bot_uttered`, `session_request` / `session_confirm`, session persistence, JWT,
@@ -45,8 +53,6 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import re
-import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 import rasa.shared.utils.io
@@ -54,11 +60,22 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from clinic_bot.origins import allowed_widget_origins
+from clinic_bot.profile import cached_profile
+from clinic_bot.rate_limit import Rate, RateLimiter
+from clinic_bot.settings import load_settings
+from widget import session_ids
+
 logger = logging.getLogger(__name__)
 
 FORWARDED_KEYS = ("custom", "metadata", "attachment", "elements")
 STAFF_KEYS = ("staff_reply", "staff")
-SESSION_ID_RE = re.compile(r"[0-9a-f]{32}")
+
+
+def slow_down_text() -> str:
+    number = cached_profile().locale.emergency_number
+    return (f"You're sending messages faster than I can read them. Please wait a minute, then send your "
+            f"question again. If you're worried about a new or severe symptom, call {number}.")
 
 
 def widget_message(message: Dict[Text, Any]) -> Dict[Text, Any]:
@@ -123,11 +140,19 @@ class WidgetSocketIOInput(SocketIOInput):
         bp = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None
+        settings = load_settings()
+        # The stock channel passes cors_allowed_origins=[] (engine.io then leaves CORS
+        # to the app, and `rasa run --cors` opened every route); answer only the widget's origins.
+        sio.eio.cors_allowed_origins = allowed_widget_origins() or None  # None: same origin only; [] would switch checks off
+        sio.eio.cors_credentials = False
+        sio.eio.max_http_buffer_size = settings.max_request_bytes
+        secret = session_ids.session_secret()
+        per_client = RateLimiter(Rate.parse(settings.rate_per_client))
         # Registering an event again replaces the stock handler on this server.
 
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
-            session_id = requested if isinstance(requested, str) and SESSION_ID_RE.fullmatch(requested) else uuid.uuid4().hex
+            session_id = requested if session_ids.is_valid(requested, secret) else session_ids.issue(secret)
             if self.session_persistence:
                 entered = sio.enter_room(sid, session_id, namespace=self.namespace)
                 if inspect.isawaitable(entered):  # a coroutine since python-socketio 5.10
@@ -139,6 +164,10 @@ class WidgetSocketIOInput(SocketIOInput):
             if not isinstance(data, dict):
                 return
             output_channel = WidgetSocketIOOutput(sio, self.bot_message_evt)
+            client = (sio.get_environ(sid, namespace=self.namespace) or {}).get("REMOTE_ADDR") or sid
+            if not per_client.allow(client):
+                await sio.emit(self.bot_message_evt, {"text": slow_down_text()}, room=sid, namespace=self.namespace)
+                return
             if self.session_persistence:
                 session = await sio.get_session(sid, namespace=self.namespace)
                 confirmed = (session or {}).get("session_id")
