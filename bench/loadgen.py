@@ -17,6 +17,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import aiohttp
 
+from clinic_bot.rasa_api import auth_headers
+
 from bench.scenario import Phrasebook, conversation
 
 
@@ -191,8 +193,9 @@ async def run_level(
 
 async def parse_latencies(targets: Dict[str, Tuple[str, str]], texts: Sequence[str],
                           timeout_s: float = 10.0) -> Dict[str, List[float]]:
-    """NLU only (POST /model/parse?token=), one request at a time, alternating between the
-    targets ({label: (rasa_url, token)}) text by text; latencies in ms (failures skipped)."""
+    """NLU only (POST /model/parse, with a JWT signed by the stack's secret), one request at a
+    time, alternating between the targets ({label: (rasa_url, jwt secret)}) text by text;
+    latencies in ms (failures skipped)."""
     out: Dict[str, List[float]] = {label: [] for label in targets}
     sessions = {label: aiohttp.ClientSession() for label in targets}
     try:
@@ -200,7 +203,7 @@ async def parse_latencies(targets: Dict[str, Tuple[str, str]], texts: Sequence[s
             for label, (url, token) in targets.items():
                 start = time.perf_counter()
                 try:
-                    async with sessions[label].post(f"{url}/model/parse", params={"token": token}, json={"text": text},
+                    async with sessions[label].post(f"{url}/model/parse", headers=auth_headers(token), json={"text": text},
                                                     timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
                         await resp.read()
                         if resp.status == 200:

@@ -453,7 +453,7 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
         f"least {st.get('min_turns', 0)} turns are done (at most 3× as long); the project and the "
         "baseline run back to back at each level, alternating which goes first, with both stacks started. Warm-up "
         "turns before measuring. NLU-only latency: "
-        f"{st['parse_requests']} `POST /model/parse?token=` requests per model, alternating between the models.",
+        f"{st['parse_requests']} `POST /model/parse` requests per model, alternating between the models.",
         "- Cold start: from launching the server processes to the first answered REST turn (and to the HTTP health "
         "check passing); each stack is started alone.",
         "- Memory: VmRSS from `/proc/<pid>/status` summed over each server's process tree, sampled every second; "

@@ -105,6 +105,8 @@ class Stack:
         self.console_secret = load_or_create_secret(self.var_dir, "CONSOLE_SECRET_KEY")
         self.action_secret = load_or_create_secret(self.var_dir, "ACTION_SERVER_SECRET")
         self.widget_session_secret = load_or_create_secret(self.var_dir, "WIDGET_SESSION_SECRET")
+        # the staff webhook is always signed (X-Clinic-Signature-256); give the receiver this secret
+        self.staff_webhook_secret = load_or_create_secret(self.var_dir, "STAFF_WEBHOOK_SECRET")
 
     def api_headers(self) -> Dict[str, str]:
         """Headers that authenticate a call to this stack's Rasa HTTP API."""
@@ -136,6 +138,7 @@ class Stack:
             ACTION_SERVER_SECRET=self.action_secret,
             ACTION_HOST=self.host,
             WIDGET_SESSION_SECRET=self.widget_session_secret,
+            STAFF_WEBHOOK_SECRET=self.staff_webhook_secret,
             WIDGET_ORIGINS=env.get("WIDGET_ORIGINS") or " ".join(default_widget_origins(self.widget_url)),
             RASA_TELEMETRY_ENABLED=env.get("RASA_TELEMETRY_ENABLED") or "false",
             SQLALCHEMY_SILENCE_UBER_WARNING="1",

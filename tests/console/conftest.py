@@ -163,7 +163,9 @@ def stop(proc: subprocess.Popen) -> None:
 def live_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveConsole]:
     tmp = tmp_path_factory.mktemp("console")
     rasa = RecordingServer().start()
-    env = {**console_environ(tmp), "RASA_URL": rasa.url, "RASA_TOKEN": "rasa-test-token",
+    # staff replies look up the channel that owns the conversation (its first message)
+    rasa.script("/conversations/", default=(200, {"events": [{"event": "user", "input_channel": "whatsapp"}]}, 0))
+    env = {**console_environ(tmp), "RASA_URL": rasa.url, "RASA_JWT_SECRET": "rasa-test-jwt-secret-0123456789abcdef",
            "CONSOLE_LOCKOUT_IP_FAILURES": "1000"}  # the account lock-out tests all come from 127.0.0.1
     os.environ["SQLALCHEMY_SILENCE_UBER_WARNING"] = "1"
     writer = ConversationWriter(str(tmp / "tracker.db"))

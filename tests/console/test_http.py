@@ -11,6 +11,7 @@ import subprocess
 import sys
 import urllib.parse
 
+import jwt
 import pytest
 import yaml
 
@@ -248,7 +249,11 @@ def test_reply_and_resume_go_through_rasas_api(live_console, data):
     assert r.status == 303
     (sent,) = rasa.wait_for(f"/conversations/{PHONE}/tracker/events")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(sent.path).query)
-    assert query["output_channel"] == ["latest"] and query["token"] == ["rasa-test-token"]
+    # the owning channel (not "latest", which another channel's message could redirect), and
+    # the API credential in a header (a short-lived JWT), never in the URL
+    assert query["output_channel"] == ["whatsapp"] and "token" not in query
+    claims = jwt.decode(sent.headers["Authorization"].split()[1], "rasa-test-jwt-secret-0123456789abcdef", algorithms=["HS256"])
+    assert claims["user"]["role"] == "admin"
     assert sent.json() == [{"event": "bot", "text": "Hello, this is the clinic. <b>Call us</b>",
                             "metadata": {"staff_reply": True, "staff": "clinician"}}]
     assert "Reply sent." in c.get(f"/conversations/{ref}").body
