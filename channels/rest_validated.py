@@ -43,7 +43,7 @@ from clinic_bot.rasa_api import owning_channel
 from clinic_bot.rate_limit import Rate, RateLimiter
 from clinic_bot.settings import load_settings
 
-MAX_SENDER_CHARS = 256
+MAX_SENDER_CHARS = 255  # the ticket store keeps conversation ids in 255 characters
 PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
 # sender ids other channels use: phone numbers (WhatsApp, Twilio) and widget sessions
 OTHER_CHANNEL_SENDER = re.compile(r"(?i)^(whatsapp:|tel:)|^\+?[\d\s().-]{6,}$|^[0-9a-f]{32}(\.[0-9a-f]{32})?$")

@@ -124,10 +124,13 @@ def test_rest_message_without_sender_is_refused_not_merged_into_a_shared_convers
     assert 400 <= status < 500, f"a message without `sender` was accepted (HTTP {status}) into conversation 'default'"
 
 
-def test_rest_long_sender_keeps_its_conversation(stack) -> None:
-    """A 10 KB sender id is a conversation like any other: the follow-up uses the previous turn.
-    (Its tracker cannot be read through Rasa's HTTP API: the URL is too long, HTTP 413.)"""
-    sender = LONG_ID + uuid.uuid4().hex
+def test_rest_long_sender_is_refused_with_a_clear_error(stack) -> None:
+    """A 10 KB sender id used to open a conversation that staff could not reach (its tracker URL
+    was too long for Rasa's HTTP API, HTTP 413) nor ticket (conversation ids are 255 characters
+    in the ticket store). It is refused up front; 255 characters still work."""
+    status, body = raw_post(rest_url(stack), dumps({"sender": LONG_ID + uuid.uuid4().hex, "message": REST_QUESTION}))
+    assert status == 400 and b"longer than 255" in body
+    sender = ("long-" + "x" * 300)[:255]
     assert REST_ANSWER in texts(rest_send(stack, sender, REST_QUESTION))
     assert REST_MORE in texts(rest_send(stack, sender, "tell me more"))
 

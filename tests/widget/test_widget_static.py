@@ -203,15 +203,21 @@ def test_widget_input_channel_sessions_and_messages() -> None:
     session_request = channel.sio.handlers["/"]["session_request"]
     user_uttered = channel.sio.handlers["/"]["user_uttered"]
 
-    known = "0123456789abcdef0123456789abcdef"
+    from widget import session_ids
+
+    known = session_ids.issue(session_ids.session_secret())  # an id this server signed: resumed
+    unsigned = "0123456789abcdef0123456789abcdef"  # the old format, or anyone's guess: not resumed
     asyncio.run(session_request("sid-1", {"session_id": known}))
     asyncio.run(session_request("sid-2", {"session_id": "447700900123"}))  # not ours: a fresh id instead
     asyncio.run(session_request("sid-3", None))
+    asyncio.run(session_request("sid-4", {"session_id": unsigned}))
     confirmed = {room: data for _, data, room in fake.emitted}
     assert confirmed["sid-1"] == known
-    assert re.fullmatch(r"[0-9a-f]{32}", confirmed["sid-2"]) and confirmed["sid-2"] != known
-    assert re.fullmatch(r"[0-9a-f]{32}", confirmed["sid-3"])
-    assert fake.rooms == [("sid-1", known), ("sid-2", confirmed["sid-2"]), ("sid-3", confirmed["sid-3"])]
+    signed = r"[0-9a-f]{32}\.[0-9a-f]{32}"
+    assert re.fullmatch(signed, confirmed["sid-2"]) and confirmed["sid-2"] != known
+    assert re.fullmatch(signed, confirmed["sid-3"])
+    assert re.fullmatch(signed, confirmed["sid-4"]) and not confirmed["sid-4"].startswith(unsigned)
+    assert fake.rooms == [("sid-1", known), ("sid-2", confirmed["sid-2"]), ("sid-3", confirmed["sid-3"]), ("sid-4", confirmed["sid-4"])]
 
     asyncio.run(user_uttered("sid-1", {"message": "hello", "session_id": known, "metadata": "{not json"}))
     with pytest.warns(UserWarning):
