@@ -7,9 +7,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from clinic_bot import names
 from clinic_bot.profile import cached_profile
 
-CARRIED_OVER_SLOTS = ("handoff_active", "red_flag_category", "red_flag_urgency")
+CARRIED_OVER_SLOTS = (names.SLOT_HANDOFF, names.SLOT_CATEGORY, names.SLOT_URGENCY)
 
 
 class ActionSessionStart(Action):

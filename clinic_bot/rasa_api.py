@@ -21,6 +21,7 @@ from urllib.parse import quote
 import aiohttp
 import jwt
 
+from clinic_bot import names
 from clinic_bot.settings import PROJECT_ROOT, load_settings
 
 RESUME_TEXT = "You're chatting with the clinic's automated assistant again. Ask me anything about facet joint pain."
@@ -97,7 +98,7 @@ class RasaApi:
     async def resume_bot(self, conversation_id: str, staff_name: str) -> Dict[str, Any]:
         """Hand the conversation back to the assistant."""
         events = [
-            {"event": "slot", "name": "handoff_active", "value": False},
+            {"event": "slot", "name": names.SLOT_HANDOFF, "value": False},
             {"event": "bot", "text": RESUME_TEXT, "metadata": {"handoff_resumed_by": staff_name}},
         ]
         return await self.append_events(conversation_id, events)

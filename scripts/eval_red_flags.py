@@ -45,7 +45,9 @@ if str(PROJECT_ROOT) not in sys.path:
 
 DEFAULT_SET = PROJECT_ROOT / "tests" / "red_flags" / "dev_set.yml"
 DEFAULT_SPACY_DIR = PROJECT_ROOT / ".cache" / "spacy" / "en_facet"
-INTENT_NAME = "report_red_flag"
+from clinic_bot import names  # noqa: E402
+
+INTENT_NAME = names.INTENT_RED_FLAG
 
 # (escalated, detected categories, extra info)
 Prediction = Tuple[bool, List[str], Dict[str, Any]]

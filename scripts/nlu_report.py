@@ -21,6 +21,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from clinic_bot.parse_data import faq_response_key  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
@@ -44,8 +47,7 @@ def predicted_label(parse: Dict[str, Any]) -> Tuple[str, bool]:
     raw = (override.get("original_intent") or {}).get("name") or (ranking[0]["name"] if ranking else "none")
     fell_back = parse["intent"]["name"] == "nlu_fallback"
     if raw == "faq":
-        key = (((parse.get("response_selector") or {}).get("faq") or {}).get("response") or {}).get("intent_response_key")
-        return key or "faq/?", fell_back
+        return faq_response_key(parse) or "faq/?", fell_back
     return raw, fell_back
 
 

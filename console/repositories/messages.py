@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from clinic_bot import names
+from clinic_bot.parse_data import faq_pick, topic_of_key
 from clinic_bot.safety import CHECK, ESCALATE
 
 FALLBACK_INTENT = names.INTENT_FALLBACK
@@ -62,14 +63,13 @@ def analyse_user_event(data: Dict[str, Any], low_confidence: float = 0.6) -> Use
     if isinstance(decision, dict) and decision.get("action") in (ESCALATE, CHECK):
         info.safety = decision["action"]
         info.safety_reasons = [str(r) for r in decision.get("reasons") or []]
-    selector = ((parse.get("response_selector") or {}).get(FAQ_INTENT) or {})
-    response = selector.get("response") or {}
-    key = response.get("intent_response_key") or intent.get("full_retrieval_intent_name") or ""
+    topic, confidence = faq_pick(parse)
+    topic = topic or topic_of_key(intent.get("full_retrieval_intent_name"))
     # The response selector ranks topics for every message; its pick only means
     # something when the message was (or might have been) an FAQ question.
-    if "/" in key and info.intent in (FAQ_INTENT, FALLBACK_INTENT):
-        info.topic = key.split("/", 1)[1]
-        info.topic_confidence = _float(response.get("confidence"))
+    if topic and info.intent in (FAQ_INTENT, FALLBACK_INTENT):
+        info.topic = topic
+        info.topic_confidence = confidence
     for entity in parse.get("entities") or []:
         if entity.get("entity") and entity.get("value") is not None:
             info.entities.append((str(entity["entity"]), str(entity["value"])))
