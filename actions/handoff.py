@@ -8,32 +8,28 @@ conversation into handoff, which pauses FAQ answers until staff resume it.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any, Dict, List, Optional, Set, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from clinic_bot import names
 from clinic_bot.db import get_engine
-from clinic_bot.notify import notify_ticket
+from clinic_bot.escalation import RED_FLAG, REQUEST_HUMAN, Escalation, alert_staff_in_background, handoff_events, record, turn_marker
 from clinic_bot.safety import UNSPECIFIED, load_table
 from clinic_bot.settings import load_settings
 from clinic_bot.tickets import Ticket, TicketStore
 
 logger = logging.getLogger(__name__)
-_background: Set[asyncio.Task] = set()
 
 
-def _dedupe_key(tracker: Tracker, kind: str) -> str:
+def _marker(tracker: Tracker) -> str:
     msg = tracker.latest_message or {}
-    marker = msg.get("message_id")
-    if not marker:
-        users = [e for e in tracker.events if e.get("event") == "user"]
-        marker = str(users[-1].get("timestamp")) if users else "none"
-    return f"{tracker.sender_id}:{kind}:{marker}"
+    if msg.get("message_id"):
+        return str(msg["message_id"])
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    return turn_marker(users[-1]) if users else "none"
 
 
 def _red_flag_categories(tracker: Tracker) -> List[str]:
@@ -61,26 +57,27 @@ def checked_message(events: List[Dict[Text, Any]]) -> Optional[Dict[Text, Any]]:
     return None
 
 
-def open_ticket(tracker: Tracker, *, kind: str, category: str, urgency: str, notify: bool = True) -> Optional[Ticket]:
+def escalation_of(tracker: Tracker, kind: str, category: str = UNSPECIFIED) -> Escalation:
+    return Escalation(
+        conversation_id=tracker.sender_id,
+        kind=kind,
+        marker=_marker(tracker),
+        channel=tracker.get_latest_input_channel() or "unknown",
+        trigger_message=trigger_text(tracker),
+        category=category,
+    )
+
+
+def open_ticket(escalation: Escalation, *, notify: bool = True) -> Optional[Ticket]:
     """Write the ticket and (unless told not to) start notifying staff; None if storage failed."""
     try:
         store = TicketStore(get_engine(load_settings().db_url))
-        ticket, created = store.create(
-            dedupe_key=_dedupe_key(tracker, kind),
-            conversation_id=tracker.sender_id,
-            channel=tracker.get_latest_input_channel() or "unknown",
-            category=category,
-            urgency=urgency,
-            trigger_message=trigger_text(tracker),
-            join_open_kind=kind if kind == "red_flag" else None,
-        )
+        ticket, tell_staff = record(store, escalation)
     except Exception:
-        logger.exception("could not record handoff ticket for %s", tracker.sender_id)
+        logger.exception("could not record handoff ticket for %s", escalation.conversation_id)
         return None
-    if created and notify:  # a retried or repeated escalation must not notify staff twice
-        task = asyncio.get_running_loop().create_task(notify_ticket(store, ticket))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
+    if tell_staff and notify:  # a retried or repeated escalation must not notify staff twice
+        alert_staff_in_background(store, ticket)
     return ticket
 
 
@@ -89,17 +86,11 @@ class ActionEscalateRedFlag(Action):
         return "action_escalate_red_flag"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        table = load_table()
-        slot = tracker.get_slot(names.SLOT_CATEGORY)
-        category = table.most_urgent(_red_flag_categories(tracker)) or (slot if slot in table.category_urgency else UNSPECIFIED)
-        urgency = table.urgency_of(category)
-        ticket = open_ticket(tracker, kind="red_flag", category=category, urgency=urgency)
+        category = load_table().most_urgent(_red_flag_categories(tracker)) or tracker.get_slot(names.SLOT_CATEGORY) or UNSPECIFIED
+        escalation = escalation_of(tracker, RED_FLAG, category)
+        ticket = open_ticket(escalation)
         dispatcher.utter_message(response="utter_handoff_started" if ticket else "utter_handoff_failed")
-        return [
-            SlotSet(names.SLOT_CATEGORY, category),
-            SlotSet(names.SLOT_URGENCY, urgency),
-            SlotSet(names.SLOT_HANDOFF, True),
-        ]
+        return handoff_events(escalation, ticket)
 
 
 class ActionRequestHuman(Action):
@@ -107,6 +98,7 @@ class ActionRequestHuman(Action):
         return "action_request_human"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        ticket = open_ticket(tracker, kind="request_human", category="request_human", urgency="routine")
+        escalation = escalation_of(tracker, REQUEST_HUMAN)
+        ticket = open_ticket(escalation)
         dispatcher.utter_message(response="utter_handoff_routine" if ticket else "utter_handoff_failed")
-        return [SlotSet(names.SLOT_HANDOFF, True)] if ticket else []
+        return handoff_events(escalation, ticket)

@@ -13,11 +13,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq import HUMAN_BUTTON, faq_response, suggestions, topic_from_parse
-from actions.handoff import checked_message, open_ticket
+from actions.handoff import checked_message, escalation_of, open_ticket
 from clinic_bot import names
-
-CHECK_CATEGORY = "safety_check"
-CHECK_URGENCY = "routine"
+from clinic_bot.escalation import SAFETY_CHECK
 
 
 class ActionLogSafetyCheck(Action):
@@ -27,7 +25,7 @@ class ActionLogSafetyCheck(Action):
         return names.ACTION_LOG_CHECK
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        open_ticket(tracker, kind=CHECK_CATEGORY, category=CHECK_CATEGORY, urgency=CHECK_URGENCY, notify=False)
+        open_ticket(escalation_of(tracker, SAFETY_CHECK), notify=False)
         return []
 
 

@@ -4,9 +4,10 @@ The safety message is a domain response, so a patient always gets it; the
 ticket, the staff notification and the handoff come from a custom action. If
 that action failed (action server down or restarting), the tracker still shows
 `utter_red_flag_safety` but no handoff followed. This job finds those turns in
-Rasa's own events table and finishes the escalation: the same ticket the action
-would have written (same dedupe key, so it can never be written twice), the
-staff notification, and the handoff slot plus a message to the person.
+Rasa's own events table and finishes the escalation through the same code as
+the action (clinic_bot/escalation.py): the same ticket (same dedupe key, so it
+can never be written twice), the staff notification, and the handoff slots,
+plus a message to the person.
 The console runs it every RECONCILE_EVERY_S seconds; `python -m console.cli
 reconcile` runs it once.
 """
@@ -14,15 +15,16 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import List, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from clinic_bot import names
+from clinic_bot.escalation import RED_FLAG, Escalation, handoff_events, record, turn_marker
 from clinic_bot.notify import notify_ticket
 from clinic_bot.rasa_api import RasaApi
-from clinic_bot.safety import UNSPECIFIED, load_table
+from clinic_bot.safety import UNSPECIFIED
 from clinic_bot.tickets import Ticket, TicketStore
 from console.repositories.events import event_data, events_table, has_events_table
 
@@ -32,16 +34,7 @@ RECOVERED_TEXT = "I've now alerted the clinic team and a member of staff will re
 LOOKBACK_S = 24 * 3600
 
 
-@dataclass(frozen=True)
-class LostEscalation:
-    sender_id: str
-    message_id: str
-    text: str
-    channel: str
-    category: str
-
-
-def find_lost_escalations(tracker: Engine, since: Optional[float] = None) -> List[LostEscalation]:
+def find_lost_escalations(tracker: Engine, since: Optional[float] = None) -> List[Escalation]:
     """Safety messages in the last day with no handoff after them."""
     if not has_events_table(tracker):
         return []
@@ -61,7 +54,7 @@ def find_lost_escalations(tracker: Engine, since: Optional[float] = None) -> Lis
                 d = event_data(data)
                 if type_name == "user":
                     break
-                if type_name == "slot" and d.get("name") == "handoff_active" and d.get("value") is True:
+                if type_name == "slot" and d.get("name") == names.SLOT_HANDOFF and d.get("value") is True:
                     handed_off = True
                     break
             if handed_off:
@@ -71,15 +64,16 @@ def find_lost_escalations(tracker: Engine, since: Optional[float] = None) -> Lis
             ).all()
             user = next((event_data(d) for t, d in before if t == "user"), {})
             category = next(
-                (event_data(d).get("value") for t, d in before if t == "slot" and event_data(d).get("name") == "red_flag_category"),
+                (event_data(d).get("value") for t, d in before if t == "slot" and event_data(d).get("name") == names.SLOT_CATEGORY),
                 None,
             )
             lost.append(
-                LostEscalation(
-                    sender_id=sender,
-                    message_id=str(user.get("message_id") or ts),
-                    text=user.get("text") or "",
+                Escalation(
+                    conversation_id=sender,
+                    kind=RED_FLAG,
+                    marker=turn_marker(user) if user else str(ts),
                     channel=user.get("input_channel") or "unknown",
+                    trigger_message=user.get("text") or "",
                     category=category or UNSPECIFIED,
                 )
             )
@@ -90,15 +84,7 @@ async def reconcile(tracker: Engine, tickets: TicketStore, rasa: Optional[RasaAp
     """Finish every lost escalation; returns the tickets this run created."""
     created_tickets = []
     for lost in find_lost_escalations(tracker):
-        ticket, created = tickets.create(
-            dedupe_key=f"{lost.sender_id}:red_flag:{lost.message_id}",
-            join_open_kind="red_flag",
-            conversation_id=lost.sender_id,
-            channel=lost.channel,
-            category=lost.category,
-            urgency=load_table().urgency_of(lost.category),
-            trigger_message=lost.text,
-        )
+        ticket, created = record(tickets, lost)
         if not created:
             continue
         created_tickets.append(ticket)
@@ -106,12 +92,8 @@ async def reconcile(tracker: Engine, tickets: TicketStore, rasa: Optional[RasaAp
         await notify_ticket(tickets, ticket)
         try:
             await (rasa or RasaApi()).append_events(
-                lost.sender_id,
-                [
-                    {"event": "slot", "name": "handoff_active", "value": True},
-                    {"event": "slot", "name": "red_flag_urgency", "value": ticket.urgency},
-                    {"event": "bot", "text": RECOVERED_TEXT, "metadata": {"recovered_ticket": ticket.id}},
-                ],
+                lost.conversation_id,
+                [*handoff_events(lost, ticket), {"event": "bot", "text": RECOVERED_TEXT, "metadata": {"recovered_ticket": ticket.id}}],
             )
         except Exception:  # the ticket is recorded; staff see it in the queue
             logger.exception("could not put conversation into handoff after recovering ticket %s", ticket.id)

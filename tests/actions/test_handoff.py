@@ -6,7 +6,7 @@ import asyncio
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import handoff
+from clinic_bot import escalation
 from actions.handoff import ActionEscalateRedFlag, ActionRequestHuman
 from clinic_bot.db import get_engine
 from clinic_bot.notify import post_with_retries, sign
@@ -28,7 +28,7 @@ def hook(monkeypatch):
 async def _drain() -> None:
     """Wait for this test's background notifications (tasks of the running loop)."""
     loop = asyncio.get_running_loop()
-    while pending := [t for t in handoff._background if t.get_loop() is loop and not t.done()]:
+    while pending := [t for t in escalation._background if t.get_loop() is loop and not t.done()]:
         await asyncio.gather(*pending)
 
 
