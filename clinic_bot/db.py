@@ -77,15 +77,17 @@ def sqlite_wal_on_connect(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
+    """An engine for the project's database. `hide_parameters`: a database error names
+    the statement but not its values (a patient's message, a phone number) in logs."""
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
         path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
         if not path.exists():  # created owner-only, before SQLite creates it with the umask's mode
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
-        engine = sa.create_engine(url, future=True, connect_args={"timeout": 15})
+        engine = sa.create_engine(url, future=True, hide_parameters=True, connect_args={"timeout": 15})
         sa.event.listen(engine, "connect", sqlite_wal_on_connect)
         return engine
-    return sa.create_engine(url, future=True, pool_pre_ping=True)
+    return sa.create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
 
 
 def add_missing_columns(engine: Engine) -> None:

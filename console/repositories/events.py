@@ -29,10 +29,11 @@ def tracker_engine(url: str) -> Engine:
     owner-only (clinic_bot.db.sqlite_secure_on_connect)."""
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-        engine = sa.create_engine(url, future=True, connect_args={"timeout": 15, "check_same_thread": False})
+        engine = sa.create_engine(url, future=True, hide_parameters=True,
+                                  connect_args={"timeout": 15, "check_same_thread": False})
         sa.event.listen(engine, "connect", sqlite_secure_on_connect)
         return engine
-    return sa.create_engine(url, future=True, pool_pre_ping=True)
+    return sa.create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
 
 
 def has_events_table(engine: Engine) -> bool:
