@@ -19,6 +19,7 @@ from sanic.exceptions import MethodNotSupported, NotFound, SanicException
 from sanic.response import HTTPResponse
 
 from clinic_bot.db import get_engine
+from clinic_bot.deliveries import DeliveryLog
 from clinic_bot.tickets import TicketStore
 from console import tables  # noqa: F401  (registers the console tables before create_all)
 from console.auth import UserStore
@@ -41,6 +42,7 @@ def build_services(config: ConsoleConfig) -> Services:
     engine = get_engine(config.db_url)
     users = UserStore(engine)
     tickets = TicketStore(engine)
+    deliveries = DeliveryLog(engine)
     tracker = tracker_engine(config.tracker_db_url)
     tz = load_timezone(config.timezone)
     return Services(
@@ -51,11 +53,13 @@ def build_services(config: ConsoleConfig) -> Services:
                                ip_max_failures=config.ip_max_failures, base_s=config.lockout_base_seconds,
                                max_s=config.lockout_max_seconds),
         tickets=tickets,
-        conversations=ConversationRepository(tracker, tickets, config.secret_key, low_confidence=config.low_confidence),
+        conversations=ConversationRepository(tracker, tickets, config.secret_key, low_confidence=config.low_confidence,
+                                             deliveries=deliveries),
         audit=AuditLog(engine),
         eraser=Eraser(tracker, engine, config.secret_key),
         tz=tz,
         templates=make_templates(tz),
+        deliveries=deliveries,
     )
 
 

@@ -12,7 +12,7 @@ from console.tables import audit_table as t
 
 ACTIONS = (
     "login", "login_failed", "logout", "view", "export", "reply", "resume", "ticket_ack", "ticket_close",
-    "delete", "retention", "user_create", "user_disable", "user_password", "user_unlock",
+    "delete", "retention", "user_create", "user_disable", "user_password", "user_unlock", "user_display_name",
 )
 
 
