@@ -5,9 +5,7 @@ Rasa's conversations live in Rasa's own tracker store (see endpoints.yml).
 """
 from __future__ import annotations
 
-import os
 import sqlite3
-import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,25 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from clinic_bot.files import PRIVATE_DIR, create_private, make_private
 from clinic_bot.settings import load_settings
 
 metadata = sa.MetaData()
-
-
-PRIVATE_FILE = 0o600
-PRIVATE_DIR = 0o700
-
-
-def make_private(path: Path) -> None:
-    """Owner-only permissions on a file or folder the project created (0600 / 0700):
-    databases, logs and secrets hold patients' data or keys. Missing paths are skipped."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return
-    want = PRIVATE_DIR if stat.S_ISDIR(mode) else PRIVATE_FILE
-    if stat.S_IMODE(mode) & ~want:
-        os.chmod(path, want)
 
 
 def sqlite_secure_on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -83,7 +66,7 @@ def make_engine(url: str) -> Engine:
         path = Path(url[len("sqlite:///"):])
         path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
         if not path.exists():  # created owner-only, before SQLite creates it with the umask's mode
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
+            create_private(path)
         engine = sa.create_engine(url, future=True, hide_parameters=True, connect_args={"timeout": 15})
         sa.event.listen(engine, "connect", sqlite_wal_on_connect)
         return engine

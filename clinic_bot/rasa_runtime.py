@@ -35,6 +35,7 @@ from rasa.shared.constants import DOCS_BASE_URL
 from sqlalchemy.engine import Engine
 
 from clinic_bot.db import sqlite_wal_on_connect
+from clinic_bot.logs import install as install_log_redaction
 
 
 @functools.lru_cache(maxsize=None)
@@ -67,6 +68,7 @@ def apply() -> None:
 
 
 def main() -> None:
+    install_log_redaction()  # no patient text in the server's logs (clinic_bot/logs.py)
     apply()
     sys.argv[0] = "rasa"
     rasa_main()

@@ -29,6 +29,10 @@ class Settings:
     staff_webhook_secret: str
     webhook_timeout_s: float
     webhook_retries: int
+    # Service logs (var/logs/, clinic_bot/logs.py): one file per service, rotated
+    # daily or at this size, copies deleted after this many days.
+    log_max_bytes: int = 10_000_000
+    log_retention_days: int = 14
 
 
 def load_settings() -> Settings:
@@ -42,4 +46,6 @@ def load_settings() -> Settings:
         staff_webhook_secret=_env("STAFF_WEBHOOK_SECRET", ""),
         webhook_timeout_s=float(_env("STAFF_WEBHOOK_TIMEOUT", "3")),
         webhook_retries=int(_env("STAFF_WEBHOOK_RETRIES", "3")),
+        log_max_bytes=int(_env("LOG_MAX_BYTES", "10000000")),
+        log_retention_days=int(_env("LOG_RETENTION_DAYS", "14")),
     )

@@ -20,6 +20,7 @@ from sanic.response import HTTPResponse
 
 from clinic_bot.db import get_engine
 from clinic_bot.deliveries import DeliveryLog
+from clinic_bot.logs import install as install_log_redaction
 from clinic_bot.tickets import TicketStore
 from console import tables  # noqa: F401  (registers the console tables before create_all)
 from console.auth import UserStore
@@ -110,6 +111,7 @@ async def reconcile_forever(app: Sanic) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    install_log_redaction()  # no patient data in the console's log (clinic_bot/logs.py)
     parser = argparse.ArgumentParser(description="Clinic staff console")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5080)

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 import console  # noqa: F401  (silences SQLAlchemy's 2.0 banner before Rasa's import)
-from clinic_bot.db import PRIVATE_DIR, sqlite_secure_on_connect
+from clinic_bot.db import sqlite_secure_on_connect
+from clinic_bot.files import PRIVATE_DIR
 from rasa.core.tracker_store import SQLTrackerStore
 
 events_table: sa.Table = SQLTrackerStore.SQLEvent.__table__
