@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import yaml
 
+from clinic_bot.files import private_dir, write_private
 from clinic_bot.settings import PROJECT_ROOT, load_settings
 
 MIN_SECRET_LEN = 32
@@ -45,10 +46,9 @@ def load_secret_key(*, dev: bool = False, required: bool = True) -> Optional[str
             return path.read_text().strip()
         if not dev:
             return None
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
+        write_private(path, key)
         return key
     raise ConfigError(
         "CONSOLE_SECRET_KEY is not set. Put a long random value in the environment (e.g. in .env:\n"

@@ -23,15 +23,22 @@ MAX_REPLY = 2000
 # A staff reply is sent while Rasa's HTTP API call is open; WhatsApp's own retries
 # (3 attempts of up to 10 s) must fit inside, or a delivered reply would look failed.
 RASA_CALL_TIMEOUT_S = 45.0
-_DIGITS = re.compile(r"\d{4}")
+# A search that is only a number (digits and the usual separators) must give this many
+# digits: a short one ("123") confirms numbers a few digits at a time.
+MIN_PHONE_DIGITS = 7
+_PHONE_LIKE = re.compile(r"^[\d\s().+-]+$")
 
 
 def _filters(request: Request) -> tuple:
     filters = Filters.from_args(request.args)
     notice = ""
-    if filters.q and not request.ctx.user.can("see_phone_numbers") and _DIGITS.search(re.sub(r"[\s().+-]", "", filters.q)):
-        # Searching digits would let a masked role confirm phone numbers one guess at a time.
+    digits = sum(c.isdigit() for c in filters.q)
+    if digits and not request.ctx.user.can("see_phone_numbers"):
+        # Any digit would let a masked role confirm phone numbers one guess at a time.
         notice = "Searching for numbers needs a clinician or admin account; the search text was ignored."
+        filters.q = ""
+    elif digits and _PHONE_LIKE.match(filters.q) and digits < MIN_PHONE_DIGITS:
+        notice = f"To search for a phone number, give at least {MIN_PHONE_DIGITS} digits; the search text was ignored."
         filters.q = ""
     return filters, notice
 
@@ -56,7 +63,9 @@ def _export_filtered(request: Request, fmt: str) -> HTTPResponse:
     mask = masker_for(request.ctx.user)
     rows = [row for s in items for row in event_rows(svc.conversations.transcript(s.sender_id), mask)]
     svc.audit.record_many(request.ctx.user.username, "export", [s.sender_id for s in items],
-                          f"filtered set as {fmt} ({len(items)} conversations; {filters.query(page='') or 'no filters'})",
+                          # the filters, never the search text: it may be a phone number or a name
+                          f"filtered set as {fmt} ({len(items)} conversations; "
+                          f"{filters.query(page='', q='') or 'no filters'}{'; text search' if filters.q else ''})",
                           client_ip(request))
     if fmt == "csv":
         return attachment(to_csv(rows, EVENT_COLUMNS), f"conversations-{_stamp()}.csv", "text/csv; charset=utf-8")
