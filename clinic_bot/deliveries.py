@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Optional
 
 import sqlalchemy as sa
@@ -162,8 +162,7 @@ class DeliveryLog:
         with self.engine.begin() as conn:
             return conn.execute(deliveries_table.delete().where(deliveries_table.c.conversation_id == conversation_id)).rowcount
 
-    def prune(self, older_than: timedelta) -> int:
-        """Forget deliveries older than the retention period."""
-        cutoff = _now() - older_than
+    def prune(self, before: datetime) -> int:
+        """Forget deliveries sent before `before` (the retention cutoff)."""
         with self.engine.begin() as conn:
-            return conn.execute(deliveries_table.delete().where(deliveries_table.c.sent_at < cutoff)).rowcount
+            return conn.execute(deliveries_table.delete().where(deliveries_table.c.sent_at < before)).rowcount

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import itertools
 import logging
@@ -98,6 +99,33 @@ def create_app(config: Optional[ConsoleConfig] = None, name: Optional[str] = Non
     return app
 
 
+RETENTION_START_DELAY_S = 5.0
+
+
+async def retention_forever(app: Sanic) -> None:
+    """Apply the retention policy on a schedule, inside the console: deleting old
+    conversations must not depend on someone setting up cron. First pass shortly
+    after start, then every CONSOLE_RETENTION_EVERY_HOURS (0: off)."""
+    services = app.ctx.services
+    every_s = services.config.retention_every_hours * 3600
+    if every_s <= 0:
+        return
+    await asyncio.sleep(RETENTION_START_DELAY_S)
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            result = await loop.run_in_executor(None, functools.partial(
+                services.eraser.apply_retention, services.config.retention_days, actor="retention (scheduled)"))
+            await loop.run_in_executor(None, services.sessions.purge_expired)
+            await loop.run_in_executor(None, services.throttle.purge)
+            logger.info("retention %d days: %d conversations erased, %d old-session events, %d closed tickets, "
+                        "%d delivery records deleted", services.config.retention_days, result.conversations_erased,
+                        result.old_session_events_deleted, result.closed_tickets_deleted, result.deliveries_deleted)
+        except Exception:
+            logger.exception("scheduled retention failed; will retry")
+        await asyncio.sleep(every_s)
+
+
 async def reconcile_forever(app: Sanic) -> None:
     """Finish escalations that were in flight while the action server was down."""
     every = float(os.environ.get("RECONCILE_EVERY_S", "20"))
@@ -125,6 +153,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     app = create_app(config, name="clinic_console")
     app.add_task(reconcile_forever)
+    app.add_task(retention_forever)
     # No access log: even with opaque references, request lines are not needed in logs.
     app.run(host=args.host, port=args.port, access_log=False, debug=False, motd=False)
     return 0

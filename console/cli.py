@@ -134,7 +134,7 @@ def main(argv: Optional[List[str]] = None, stdin: TextIO = sys.stdin, out: TextI
             cutoff = datetime.fromtimestamp(result.cutoff, timezone.utc).isoformat(timespec="seconds")
             print(f"retention {days} days (before {cutoff}): {result.conversations_erased} conversations erased, "
                   f"{result.old_session_events_deleted} events of old sessions deleted, "
-                  f"{result.closed_tickets_deleted} closed tickets deleted", file=out)
+                  f"{result.closed_tickets_deleted} closed tickets and {result.deliveries_deleted} delivery records deleted", file=out)
     except (AccountError, ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
