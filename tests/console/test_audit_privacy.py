@@ -71,7 +71,11 @@ def test_erasure_removes_the_number_from_audit_details(console_env, writer):
                  detail="filtered set as csv (2 conversations; q=07700 900321)"),
             dict(at=time.time(), actor="sam", action="view", subject="447700900999", detail="ticket #900321"),
         ])
-    Eraser(tracker_engine(f"sqlite:///{console_env / 'tracker.db'}"), clinic, SECRET).erase(PHONE, actor="admin1")
+    from clinic_bot.deliveries import DeliveryLog
+
+    DeliveryLog(clinic).record_failure(PHONE, "whatsapp", error_code="131047", reason="Re-engagement message")
+    result = Eraser(tracker_engine(f"sqlite:///{console_env / 'tracker.db'}"), clinic, SECRET).erase(PHONE, actor="admin1")
+    assert result.deleted.get("message_deliveries") == 1 and DeliveryLog(clinic).failures(PHONE) == []
     pseudonym = erased_pseudonym(SECRET, PHONE)
     with clinic.connect() as conn:
         rows = conn.execute(sa.select(audit_table).order_by(audit_table.c.id)).all()
