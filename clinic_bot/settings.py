@@ -31,8 +31,8 @@ class Settings:
     webhook_retries: int
     # Service logs (var/logs/, clinic_bot/logs.py): one file per service, rotated
     # daily or at this size, copies deleted after this many days.
-    log_max_bytes: int = 10_000_000
-    log_retention_days: int = 14
+    log_max_bytes: int
+    log_retention_days: int
 
 
 def load_settings() -> Settings:
