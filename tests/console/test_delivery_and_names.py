@@ -72,10 +72,13 @@ def test_a_failed_status_is_pinned_on_the_staff_reply(live_console):
     log.record_sent(QUIET, "whatsapp", "wamid.QUIET1")
     log.record_status_failure(QUIET, "whatsapp", "wamid.QUIET1", error_code="131047", reason="Re-engagement message")
     log.record_status_failure(QUIET, "whatsapp", "wamid.BOT2", error_code="131026", reason="Message undeliverable")
-    page = _login(live_console, "clinician").get(f"/conversations/{conversation_ref(SECRET, QUIET)}").body
+    clinician = _login(live_console, "clinician")
+    page = clinician.get(f"/conversations/{conversation_ref(SECRET, QUIET)}").body
     staff = page[page.index('class="msg staff undelivered"'):]
     assert "not delivered: code 131047: Re-engagement message" in staff[:staff.index("</div>\n  </div>")]
     assert "A message from the assistant did not reach the person" in page and "131026" in page
+    exported = clinician.get(f"/conversations/{conversation_ref(SECRET, QUIET)}/export.csv").body
+    assert "not delivered: code 131047" in exported and "a message from the assistant was not delivered" in exported
 
 
 def test_patients_see_a_display_name_not_the_login_name(live_console):
