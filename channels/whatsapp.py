@@ -16,10 +16,20 @@ Design notes
   notification is never answered twice, across restarts too.
 * Phone numbers are personal data: logs show only the last 3 digits, and message
   ids (which encode the number) only as a short hash.
+* Delivery failures are recorded (clinic_bot/deliveries.py) so staff see them in
+  the console: sends the Graph API refuses or that never get through, and
+  `failed` delivery statuses WhatsApp reports later (e.g. the 24-hour window had
+  closed). Staff replies that were accepted are recorded with a hash of their
+  message id, so a later `failed` status is shown on the reply.
+* The Graph API version is a setting (`WHATSAPP_GRAPH_VERSION`); Meta supports
+  each version for about two years, and a version past its end of support is
+  warned about at start-up.
 """
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import hashlib
 import hmac
 import json
@@ -27,7 +37,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Text, Tuple
 
 import aiohttp
@@ -39,12 +49,25 @@ from sanic.response import HTTPResponse
 from sqlalchemy.engine import Engine
 
 from clinic_bot.db import get_engine, metadata
+from clinic_bot.deliveries import DeliveryLog
 from clinic_bot.safety import load_table
 
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "whatsapp"
-DEFAULT_GRAPH_URL = "https://graph.facebook.com/v19.0"
+GRAPH_HOST = "https://graph.facebook.com"
+# Meta's Graph API versions and their end of support ("Expiration Date" in
+# https://developers.facebook.com/docs/graph-api/changelog/versions/). v19.0, the
+# old default, stopped on 21 May 2026. Update the default when Meta announces an
+# end date within a year; WHATSAPP_GRAPH_VERSION overrides it.
+DEFAULT_GRAPH_VERSION = "v25.0"
+GRAPH_VERSION_END_OF_SUPPORT = {
+    "v19.0": date(2026, 5, 21), "v20.0": date(2026, 9, 24), "v21.0": date(2027, 1, 21),
+    "v22.0": date(2027, 5, 20), "v23.0": date(2027, 10, 8), "v24.0": date(2028, 2, 18),
+    "v25.0": date(2028, 7, 29),
+}
+DEFAULT_GRAPH_URL = f"{GRAPH_HOST}/{DEFAULT_GRAPH_VERSION}"
+_GRAPH_VERSION_RE = re.compile(r"^v\d+\.\d+$")
 
 # WhatsApp limits (Cloud API docs). Text bodies may be 4096 characters; we stay a
 # little below because WhatsApp counts some emoji as two characters.
@@ -80,6 +103,7 @@ ENV_NAMES = {
     "access_token": "WHATSAPP_ACCESS_TOKEN",
     "phone_number_id": "WHATSAPP_PHONE_NUMBER_ID",
     "graph_url": "WHATSAPP_GRAPH_URL",
+    "graph_version": "WHATSAPP_GRAPH_VERSION",
 }
 SECRET_KEYS = frozenset({"app_secret", "verify_token", "access_token"})
 
@@ -119,13 +143,35 @@ class WhatsAppConfig:
     verify_token: str = ""
     access_token: str = ""
     phone_number_id: str = ""
-    graph_url: str = DEFAULT_GRAPH_URL
+    graph_version: str = DEFAULT_GRAPH_VERSION
+    graph_url: str = ""  # empty: https://graph.facebook.com/<graph_version>
     timeout_s: float = 10.0
     max_attempts: int = 3
     backoff_s: float = 0.5
     max_body_bytes: int = 256 * 1024
     list_button_label: str = "Choose"
     unsupported_reply: str = UNSUPPORTED_REPLY
+
+    def __post_init__(self) -> None:
+        if not self.graph_url:
+            object.__setattr__(self, "graph_url", f"{GRAPH_HOST}/{self.graph_version}")
+
+    def graph_version_warning(self, today: Optional[date] = None) -> Optional[str]:
+        """Why the Graph API version in use needs attention (past or near Meta's end of support), if it does."""
+        match = re.search(r"/(v\d+\.\d+)(?:/|$)", self.graph_url)
+        version = match.group(1) if match else None
+        if version is None:
+            return None
+        today = today or date.today()
+        end = GRAPH_VERSION_END_OF_SUPPORT.get(version)
+        major = float(version[1:])
+        oldest = min(float(v[1:]) for v in GRAPH_VERSION_END_OF_SUPPORT)
+        if (end is not None and end <= today) or (end is None and major < oldest):
+            return (f"Graph API {version} is past Meta's end of support; sends may fail. "
+                    f"Set WHATSAPP_GRAPH_VERSION (default {DEFAULT_GRAPH_VERSION}).")
+        if end is not None and (end - today).days < 90:
+            return f"Graph API {version} reaches Meta's end of support on {end.isoformat()}; set WHATSAPP_GRAPH_VERSION to a newer one."
+        return None
 
     @property
     def missing(self) -> List[str]:
@@ -149,6 +195,7 @@ class WhatsAppConfig:
             value = str(env.get(var, "") or "").strip()
             if value:
                 values[key] = value
+
         numeric = {"timeout_s": float, "max_attempts": int, "backoff_s": float, "max_body_bytes": int}
         known = {f.name for f in fields(cls)}
         for key, raw in dict(credentials or {}).items():
@@ -173,6 +220,9 @@ class WhatsAppConfig:
                 values[key] = value
             else:
                 values[key] = str(raw).strip()
+        if "graph_version" in values and not _GRAPH_VERSION_RE.match(values["graph_version"]):
+            logger.warning("whatsapp: the Graph API version must look like v25.0; using %s", DEFAULT_GRAPH_VERSION)
+            values.pop("graph_version")
         return cls(**values)
 
 
@@ -310,15 +360,48 @@ def with_urgency_marker(text: str, custom: Any) -> str:
 # --------------------------------------------------------------------------- output
 
 
+@functools.lru_cache(maxsize=8)
+def delivery_log(engine: Engine) -> DeliveryLog:
+    """One DeliveryLog per database (its constructor makes sure the table exists)."""
+    return DeliveryLog(engine)
+
+
+@dataclass(frozen=True)
+class _Sending:
+    """What is being sent, for the delivery record (set per response by send_response)."""
+
+    staff_reply: bool = False
+
+
+_SENDING: "contextvars.ContextVar[_Sending]" = contextvars.ContextVar("whatsapp_sending", default=_Sending())
+
+
 class WhatsAppOutput(OutputChannel):
-    """Sends bot messages through the Graph API. Never raises into Rasa's message handling."""
+    """Sends bot messages through the Graph API. Never raises into Rasa's message handling;
+    failures are logged and recorded for staff (clinic_bot/deliveries.py)."""
 
     @classmethod
     def name(cls) -> Text:
         return CHANNEL_NAME
 
-    def __init__(self, config: WhatsAppConfig) -> None:
+    def __init__(self, config: WhatsAppConfig, engine: Optional[Engine] = None) -> None:
         self.config = config
+        self._engine = engine
+
+    # ----- delivery records
+
+    def _write_delivery(self, method: str, *args: Any, **kwargs: Any) -> None:
+        getattr(delivery_log(self._engine or get_engine()), method)(*args, **kwargs)
+
+    async def _record(self, method: str, recipient: Any, *args: Any, **kwargs: Any) -> None:
+        """Write a delivery record off the event loop; a database problem is logged, never raised."""
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(self._write_delivery, method, str(recipient), CHANNEL_NAME, *args, **kwargs))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("whatsapp: could not record the delivery outcome for %s", mask_phone(recipient))
 
     # ----- transport
 
@@ -329,7 +412,10 @@ class WhatsAppOutput(OutputChannel):
         headers = {"Authorization": f"Bearer {cfg.access_token}", "Content-Type": "application/json"}
         attempts = max(1, int(cfg.max_attempts))
         last_error = "not attempted"
+        error_code: Optional[str] = None
+        reason = ""
         attempt = 0
+        sending = _SENDING.get()
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=cfg.timeout_s)) as session:
                 for attempt in range(1, attempts + 1):
@@ -337,13 +423,21 @@ class WhatsAppOutput(OutputChannel):
                     try:
                         async with session.post(cfg.messages_url, data=body, headers=headers) as resp:
                             if 200 <= resp.status < 300:
+                                if sending.staff_reply:  # so a later `failed` status lands on this reply
+                                    message_id = _graph_message_id(await resp.text())
+                                    if message_id:
+                                        await self._record("record_sent", payload.get("to"), message_id)
                                 return True
-                            last_error = f"HTTP {resp.status}{_graph_error(await resp.text())}"
+                            text = await resp.text()
+                            code, reason = _graph_error_parts(text)
+                            error_code = str(code) if code else f"HTTP {resp.status}"
+                            last_error = f"HTTP {resp.status}{_graph_error(text)}"
                             if resp.status < 500 and resp.status != 429:
                                 break  # a request WhatsApp refuses will not pass on retry
                             retry_after = _retry_after(resp.headers.get("Retry-After"))
                     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                         last_error = type(exc).__name__ + (f": {redact(exc)}" if str(exc) else "")
+                        error_code, reason = None, f"WhatsApp could not be reached ({type(exc).__name__})"
                     if attempt < attempts:
                         delay = cfg.backoff_s * (2 ** (attempt - 1))
                         if retry_after is not None:
@@ -353,8 +447,11 @@ class WhatsAppOutput(OutputChannel):
             raise
         except Exception as exc:  # never let a send failure break the conversation
             last_error = f"{type(exc).__name__}: {redact(exc)}"
+            error_code, reason = None, f"sending failed ({type(exc).__name__})"
         logger.warning("whatsapp: sending a %s message to %s failed after %d attempt(s): %s",
                        payload.get("type"), who, attempt, last_error)
+        await self._record("record_failure", payload.get("to"), error_code=error_code,
+                           reason=redact(reason or last_error, 300), staff_reply=sending.staff_reply, source="send")
         return False
 
     async def _send(self, recipient_id: Text, message: Dict[str, Any]) -> bool:
@@ -370,6 +467,8 @@ class WhatsAppOutput(OutputChannel):
     # ----- Rasa OutputChannel API
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        # Staff replies (console, through Rasa's HTTP API) carry `staff_reply` from their metadata.
+        token = _SENDING.set(_Sending(staff_reply=bool(message.get("staff_reply"))))
         try:
             message = dict(message)
             custom = message.get("custom")
@@ -383,6 +482,8 @@ class WhatsAppOutput(OutputChannel):
             raise
         except Exception:
             logger.exception("whatsapp: could not send a response to %s", mask_phone(recipient_id))
+        finally:
+            _SENDING.reset(token)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         for part in split_text(text):
@@ -476,16 +577,29 @@ def _custom_has_content(custom: Dict[str, Any]) -> bool:
     return bool(custom.get("text")) or isinstance(custom.get("whatsapp"), dict)
 
 
-def _graph_error(body: str) -> str:
+def _graph_error_parts(body: str) -> Tuple[Optional[Any], str]:
+    """(code, message) of a Graph API error body; the message is redacted for logs and records."""
     try:
         err = json.loads(body).get("error") or {}
     except (ValueError, AttributeError):
-        return ""
+        return None, ""
     if not isinstance(err, dict):
-        return ""
-    code = err.get("code")
-    msg = err.get("message") or err.get("title") or ""
-    return f" (code {code}: {redact(msg, 200)})" if code or msg else ""
+        return None, ""
+    return err.get("code"), redact(err.get("message") or err.get("title") or "", 200)
+
+
+def _graph_error(body: str) -> str:
+    code, msg = _graph_error_parts(body)
+    return f" (code {code}: {msg})" if code or msg else ""
+
+
+def _graph_message_id(body: str) -> Optional[str]:
+    """The id WhatsApp gave an accepted message: {"messages": [{"id": "wamid..."}]}."""
+    try:
+        messages = json.loads(body).get("messages")
+        return str(messages[0]["id"]) if messages else None
+    except (ValueError, AttributeError, KeyError, IndexError, TypeError):
+        return None
 
 
 def _retry_after(value: Optional[str]) -> Optional[float]:
@@ -519,6 +633,32 @@ class IncomingMessage:
         }
 
 
+@dataclass(frozen=True)
+class FailedStatus:
+    """A `failed` delivery status: WhatsApp accepted a message but could not deliver it."""
+
+    message_id: str
+    recipient_id: str
+    error_code: Optional[str]
+    reason: str
+
+
+def parse_failed_status(status: Any) -> Optional[FailedStatus]:
+    """The failure in one entry of `statuses`, or None (not failed, or malformed)."""
+    if not isinstance(status, dict) or status.get("status") != "failed":
+        return None
+    message_id, recipient = status.get("id"), status.get("recipient_id")
+    if not (isinstance(message_id, str) and message_id and isinstance(recipient, (str, int)) and str(recipient).strip()):
+        return None
+    errors = status.get("errors") if isinstance(status.get("errors"), list) else []
+    err = errors[0] if errors and isinstance(errors[0], dict) else {}
+    details = err.get("error_data", {}).get("details") if isinstance(err.get("error_data"), dict) else None
+    reason = " — ".join(str(x) for x in (err.get("title") or err.get("message"), details) if x)
+    code = err.get("code")
+    return FailedStatus(message_id=message_id[:255], recipient_id=str(recipient).strip()[:64],
+                        error_code=None if code in (None, "") else str(code), reason=redact(reason, 300))
+
+
 class WebhookShapeError(ValueError):
     """The JSON is not a WhatsApp Business Account notification."""
 
@@ -539,6 +679,7 @@ class WhatsAppInput(InputChannel):
     """Receives WhatsApp Cloud API webhooks; see the module docstring."""
 
     _warned_not_configured = False
+    _warned_graph_version = False
 
     @classmethod
     def name(cls) -> Text:
@@ -559,6 +700,10 @@ class WhatsAppInput(InputChannel):
                 "WhatsApp channel not configured (missing %s); its webhook answers 503 until they are set",
                 ", ".join(self.config.missing),
             )
+        version_warning = self.config.graph_version_warning()
+        if version_warning and not WhatsAppInput._warned_graph_version:
+            WhatsAppInput._warned_graph_version = True
+            logger.warning("whatsapp: %s", version_warning)
 
     # ----- storage
 
@@ -586,11 +731,22 @@ class WhatsAppInput(InputChannel):
                 claimed.append(m)
         return claimed
 
+    def _record_failed_statuses(self, failed: List["FailedStatus"]) -> None:
+        """Blocking; runs in a worker thread. A storage problem is logged; the webhook still gets 200."""
+        try:
+            log = delivery_log(self._engine or get_engine())
+            for f in failed:
+                log.record_status_failure(f.recipient_id, CHANNEL_NAME, f.message_id, error_code=f.error_code,
+                                          reason=f.reason)
+        except Exception:
+            logger.exception("whatsapp: could not record %d failed delivery status(es)", len(failed))
+
     # ----- parsing
 
-    def parse_notification(self, data: Any) -> List[IncomingMessage]:
+    def parse_notification(self, data: Any, failed: Optional[List["FailedStatus"]] = None) -> List[IncomingMessage]:
         """Messages in a notification. Raises WebhookShapeError only for a wrong top-level shape;
-        a malformed entry, change or message is skipped so it cannot break the others."""
+        a malformed entry, change or message is skipped so it cannot break the others.
+        `failed` (if given) collects the `failed` delivery statuses found on the way."""
         if not isinstance(data, dict):
             raise WebhookShapeError("expected a JSON object")
         if data.get("object") != "whatsapp_business_account":
@@ -606,12 +762,12 @@ class WhatsAppInput(InputChannel):
                 continue
             for change in changes:
                 try:
-                    found.extend(self._parse_change(change))
+                    found.extend(self._parse_change(change, failed))
                 except Exception:
                     logger.warning("whatsapp: skipping a malformed change", exc_info=True)
         return found
 
-    def _parse_change(self, change: Any) -> List[IncomingMessage]:
+    def _parse_change(self, change: Any, failed: Optional[List["FailedStatus"]] = None) -> List[IncomingMessage]:
         if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
             logger.warning("whatsapp: skipping a change without a 'value' object")
             return []
@@ -625,8 +781,15 @@ class WhatsAppInput(InputChannel):
             logger.warning("whatsapp: notification for another phone number id (%s) ignored", redact(phone_number_id))
             return []
         statuses = value.get("statuses")
-        if statuses:
-            logger.debug("whatsapp: ignoring %d status update(s)", len(statuses) if isinstance(statuses, list) else 1)
+        if isinstance(statuses, list):
+            for status in statuses:
+                parsed = parse_failed_status(status)
+                if parsed is not None:
+                    logger.warning("whatsapp: message %s to %s failed: code %s: %s", message_ref(parsed.message_id),
+                                   mask_phone(parsed.recipient_id), parsed.error_code, parsed.reason)
+                    if failed is not None:
+                        failed.append(parsed)
+            logger.debug("whatsapp: %d status update(s)", len(statuses))
         for err in value.get("errors") or []:
             if isinstance(err, dict):
                 logger.warning("whatsapp: error notification code %s: %s", err.get("code"), redact(err.get("title")))
@@ -699,7 +862,7 @@ class WhatsAppInput(InputChannel):
             await asyncio.wait(list(self._tasks), timeout=timeout_s)
 
     async def _handle(self, messages: List[IncomingMessage], on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        out = WhatsAppOutput(self.config)
+        out = WhatsAppOutput(self.config, self._engine)
         for m in messages:
             try:
                 if m.kind == "unsupported":
@@ -784,10 +947,13 @@ class WhatsAppInput(InputChannel):
                 data = json.loads(body.decode("utf-8"))
             except (UnicodeDecodeError, ValueError) as exc:
                 return _json_error(400, "invalid_json", f"body is not valid JSON ({type(exc).__name__})")
+            failed: List[FailedStatus] = []
             try:
-                messages = self.parse_notification(data)
+                messages = self.parse_notification(data, failed)
             except WebhookShapeError as exc:
                 return _json_error(400, "invalid_payload", str(exc))
+            if failed:
+                await asyncio.get_running_loop().run_in_executor(None, self._record_failed_statuses, failed)
             if messages:
                 loop = asyncio.get_running_loop()
                 claimed = await loop.run_in_executor(None, self._claim_all, messages)
@@ -804,7 +970,7 @@ class WhatsAppInput(InputChannel):
         """Lets Rasa's HTTP API (`output_channel=latest`) deliver staff replies on WhatsApp."""
         if not (self.config.access_token and self.config.phone_number_id):
             return None
-        return WhatsAppOutput(self.config)
+        return WhatsAppOutput(self.config, self._engine)
 
 
 def _failure_reply() -> str:

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from clinic_bot.files import PRIVATE_UMASK, make_private, private_dir, write_private
+from clinic_bot.logs import LogPump, open_pump
 from clinic_bot.origins import default_widget_origins
 from clinic_bot.rasa_api import auth_headers
-from clinic_bot.settings import PROJECT_ROOT
+from clinic_bot.settings import PROJECT_ROOT, load_settings
 
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "facet-assistant.tar.gz"
@@ -55,12 +57,12 @@ def load_or_create_secret(var_dir: Path, env_name: str) -> str:
     if token:
         return token
     path = var_dir / "secrets" / env_name.lower()
+    private_dir(path.parent)
     if path.exists():
+        make_private(path)
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(32)
-    path.write_text(token)
-    path.chmod(0o600)
+    write_private(path, token)
     return token
 
 
@@ -72,6 +74,7 @@ class Service:
     public_url: str
     timeout_s: float = 180.0
     proc: Optional[subprocess.Popen] = None
+    log: Optional[LogPump] = None
 
 
 @dataclass
@@ -98,8 +101,8 @@ class Stack:
         for attr in ("rasa_port", "action_port", "console_port", "widget_port"):
             if getattr(self, attr) == 0:
                 setattr(self, attr, free_port())
-        self.var_dir = Path(self.var_dir).resolve()
-        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.var_dir = private_dir(Path(self.var_dir).resolve())  # databases, logs, secrets: owner-only
+        make_private(PROJECT_ROOT / ".env")  # secrets; make run reads it
         # the HTTP API's JWT secret (clients sign short-lived tokens with it: clinic_bot/rasa_api.py)
         self.token = load_or_create_secret(self.var_dir, "RASA_JWT_SECRET")
         self.console_secret = load_or_create_secret(self.var_dir, "CONSOLE_SECRET_KEY")
@@ -212,13 +215,21 @@ class Stack:
         return self
 
     def _spawn(self, svc: Service, env: Dict[str, str]) -> None:
-        """Start one service in its own process group, its output appended to its log."""
-        log_dir = self.log_dir or (self.var_dir / "logs")
-        log_dir.mkdir(parents=True, exist_ok=True)
-        with open(log_dir / f"{svc.name.split()[0]}.log", "ab") as log:  # the child keeps its own copy
-            svc.proc = subprocess.Popen(
-                svc.argv, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+        """Start one service in its own process group; its output goes to its log through a
+        LogPump (clinic_bot/logs.py: patient data redacted, rotated, expired, owner-only).
+        The child's umask makes whatever it creates (databases, WAL files) owner-only too."""
+        log_dir = private_dir(self.log_dir or (self.var_dir / "logs"))
+        svc.proc = subprocess.Popen(
+            svc.argv, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True, umask=PRIVATE_UMASK,
+        )
+        svc.log = open_pump(svc.proc.stdout, log_dir / f"{svc.name.split()[0]}.log", load_settings())
+
+    def maintain_logs(self) -> None:
+        """Rotate a quiet service's log once a day and delete expired copies (called periodically)."""
+        for svc in self.services:
+            if svc.log is not None:
+                svc.log.file.roll_if_due()
 
     def _await_ready(self, svc: Service) -> None:
         """Wait for the service's health check; a Rasa server is then warmed up (start or restart)."""
@@ -253,6 +264,9 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     os.killpg(svc.proc.pid, signal.SIGKILL)
                     svc.proc.wait()
+            if svc.name == name and svc.log is not None:
+                svc.log.close()
+                svc.log = None
 
     def restart_service(self, name: str) -> None:
         self.stop_service(name)
@@ -321,11 +335,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     try:
+        last_log_check = time.monotonic()
         while not stop["now"]:
             for svc in stack.services:
                 if svc.proc and svc.proc.poll() is not None:
                     print(f"error: {svc.name} exited (code {svc.proc.returncode}); see logs", file=sys.stderr)
                     stop["now"] = True
+            if time.monotonic() - last_log_check > 60:
+                stack.maintain_logs()
+                last_log_check = time.monotonic()
             time.sleep(0.5)
     finally:
         print("\n==> stopping")

@@ -50,6 +50,7 @@ from sqlalchemy.engine import Engine
 
 from clinic_bot import message_guard
 from clinic_bot.db import sqlite_wal_on_connect
+from clinic_bot.logs import install as install_log_redaction
 from clinic_bot.settings import load_settings
 
 
@@ -95,6 +96,7 @@ def server_argv(argv: List[str], jwt_secret: str) -> List[str]:
 
 
 def main() -> None:
+    install_log_redaction()  # no patient text in the server's logs (clinic_bot/logs.py)
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     settings = load_settings()
     # read by Sanic when Rasa creates its app (SANIC_ prefixed settings)

@@ -41,6 +41,10 @@ class Settings:
     max_request_bytes: int
     rate_per_sender: str
     rate_per_client: str
+    # Service logs (var/logs/, clinic_bot/logs.py): one file per service, rotated
+    # daily or at this size, copies deleted after this many days.
+    log_max_bytes: int
+    log_retention_days: int
 
 
 def load_settings() -> Settings:
@@ -69,4 +73,6 @@ def load_settings() -> Settings:
         # "<count>/<seconds>": messages one conversation, or one client address, may send
         rate_per_sender=_env("RATE_PER_SENDER", "20/60"),
         rate_per_client=_env("RATE_PER_CLIENT", "60/60"),
+        log_max_bytes=int(_env("LOG_MAX_BYTES", "10000000")),
+        log_retention_days=int(_env("LOG_RETENTION_DAYS", "14")),
     )

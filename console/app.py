@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import itertools
 import logging
@@ -19,6 +20,8 @@ from sanic.exceptions import MethodNotSupported, NotFound, SanicException
 from sanic.response import HTTPResponse
 
 from clinic_bot.db import get_engine
+from clinic_bot.deliveries import DeliveryLog
+from clinic_bot.logs import install as install_log_redaction
 from clinic_bot.tickets import TicketStore
 from console import tables  # noqa: F401  (registers the console tables before create_all)
 from console.auth import UserStore
@@ -41,6 +44,7 @@ def build_services(config: ConsoleConfig) -> Services:
     engine = get_engine(config.db_url)
     users = UserStore(engine)
     tickets = TicketStore(engine)
+    deliveries = DeliveryLog(engine)
     tracker = tracker_engine(config.tracker_db_url)
     tz = load_timezone(config.timezone)
     return Services(
@@ -51,11 +55,13 @@ def build_services(config: ConsoleConfig) -> Services:
                                ip_max_failures=config.ip_max_failures, base_s=config.lockout_base_seconds,
                                max_s=config.lockout_max_seconds),
         tickets=tickets,
-        conversations=ConversationRepository(tracker, tickets, config.secret_key, low_confidence=config.low_confidence),
+        conversations=ConversationRepository(tracker, tickets, config.secret_key, low_confidence=config.low_confidence,
+                                             deliveries=deliveries),
         audit=AuditLog(engine),
         eraser=Eraser(tracker, engine, config.secret_key),
         tz=tz,
         templates=make_templates(tz),
+        deliveries=deliveries,
     )
 
 
@@ -93,6 +99,33 @@ def create_app(config: Optional[ConsoleConfig] = None, name: Optional[str] = Non
     return app
 
 
+RETENTION_START_DELAY_S = 5.0
+
+
+async def retention_forever(app: Sanic) -> None:
+    """Apply the retention policy on a schedule, inside the console: deleting old
+    conversations must not depend on someone setting up cron. First pass shortly
+    after start, then every CONSOLE_RETENTION_EVERY_HOURS (0: off)."""
+    services = app.ctx.services
+    every_s = services.config.retention_every_hours * 3600
+    if every_s <= 0:
+        return
+    await asyncio.sleep(RETENTION_START_DELAY_S)
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            result = await loop.run_in_executor(None, functools.partial(
+                services.eraser.apply_retention, services.config.retention_days, actor="retention (scheduled)"))
+            await loop.run_in_executor(None, services.sessions.purge_expired)
+            await loop.run_in_executor(None, services.throttle.purge)
+            logger.info("retention %d days: %d conversations erased, %d old-session events, %d closed tickets, "
+                        "%d delivery records deleted", services.config.retention_days, result.conversations_erased,
+                        result.old_session_events_deleted, result.closed_tickets_deleted, result.deliveries_deleted)
+        except Exception:
+            logger.exception("scheduled retention failed; will retry")
+        await asyncio.sleep(every_s)
+
+
 async def reconcile_forever(app: Sanic) -> None:
     """Finish escalations that were in flight while the action server was down."""
     every = float(os.environ.get("RECONCILE_EVERY_S", "20"))
@@ -106,6 +139,7 @@ async def reconcile_forever(app: Sanic) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    install_log_redaction()  # no patient data in the console's log (clinic_bot/logs.py)
     parser = argparse.ArgumentParser(description="Clinic staff console")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5080)
@@ -119,6 +153,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     app = create_app(config, name="clinic_console")
     app.add_task(reconcile_forever)
+    app.add_task(retention_forever)
     # No access log: even with opaque references, request lines are not needed in logs.
     app.run(host=args.host, port=args.port, access_log=False, debug=False, motd=False)
     return 0

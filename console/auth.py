@@ -36,6 +36,8 @@ PERMISSIONS: Dict[str, FrozenSet[str]] = {
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LEN = 12
+DISPLAY_NAME_MAX = 40
+FALLBACK_DISPLAY_NAME = "Clinic team"
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
 # Verified against when the username is unknown, so both cases cost the same.
@@ -52,6 +54,7 @@ class User:
     username: str
     role: str
     active: bool
+    display_name: str = FALLBACK_DISPLAY_NAME  # shown to patients on replies; never the login name
 
     def can(self, permission: str) -> bool:
         return self.active and self.role in PERMISSIONS.get(permission, frozenset())
@@ -65,6 +68,23 @@ def normalise_username(name: str) -> str:
     name = (name or "").strip().lower()
     if not USERNAME_RE.match(name):
         raise AccountError("usernames are 2-64 characters: letters, digits, '.', '_' or '-'")
+    return name
+
+
+def default_display_name(username: str) -> str:
+    """A first name from the login name ("sam.jones" -> "Sam"), else "Clinic team".
+
+    Patients see this on staff replies instead of the login name, which is half
+    of a console credential."""
+    first = re.split(r"[^a-z]+", (username or "").lower())
+    first = next((part for part in first if len(part) >= 2), "")
+    return first.capitalize() if first else FALLBACK_DISPLAY_NAME
+
+
+def normalise_display_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name or len(name) > DISPLAY_NAME_MAX or any(not ch.isprintable() for ch in name):
+        raise AccountError(f"display names are 1-{DISPLAY_NAME_MAX} printable characters")
     return name
 
 
@@ -84,23 +104,26 @@ def verify_password(password_hash: Optional[str], password: str) -> bool:
 
 def _user(row) -> User:
     m = row._mapping
-    return User(id=m["id"], username=m["username"], role=m["role"], active=bool(m["active"]))
+    return User(id=m["id"], username=m["username"], role=m["role"], active=bool(m["active"]),
+                display_name=m.get("display_name") or default_display_name(m["username"]))
 
 
 class UserStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create(self, username: str, role: str, password: str) -> User:
+    def create(self, username: str, role: str, password: str, display_name: Optional[str] = None) -> User:
         username = normalise_username(username)
         if role not in ROLES:
             raise AccountError(f"role must be one of: {', '.join(ROLES)}")
+        display = normalise_display_name(display_name) if display_name else default_display_name(username)
         pw_hash = hash_password(password)
         with self.engine.begin() as conn:
             if conn.execute(sa.select(users_table.c.id).where(users_table.c.username == username)).first():
                 raise AccountError(f"user {username!r} already exists")
             conn.execute(users_table.insert().values(
-                username=username, role=role, password_hash=pw_hash, active=True, created_at=time.time()))
+                username=username, role=role, password_hash=pw_hash, active=True, created_at=time.time(),
+                display_name=display))
         return self.get_by_name(username)
 
     def get_by_name(self, username: str) -> Optional[User]:
@@ -125,6 +148,15 @@ class UserStore:
         with self.engine.begin() as conn:
             conn.execute(users_table.update().where(users_table.c.id == user.id).values(active=False, disabled_at=time.time()))
             conn.execute(sessions_table.delete().where(sessions_table.c.user_id == user.id))
+        return self.get(user.id)
+
+    def set_display_name(self, username: str, display_name: str) -> User:
+        user = self.get_by_name(username)
+        if user is None:
+            raise AccountError(f"no user {username!r}")
+        with self.engine.begin() as conn:
+            conn.execute(users_table.update().where(users_table.c.id == user.id)
+                         .values(display_name=normalise_display_name(display_name)))
         return self.get(user.id)
 
     def set_password(self, username: str, password: str) -> None:

@@ -1,6 +1,7 @@
 """Console administration from the command line.
 
-  python -m console.cli create-user NAME --role clinician|admin|reception
+  python -m console.cli create-user NAME --role clinician|admin|reception [--display-name "Sam"]
+  python -m console.cli set-display-name NAME "Sam"   (what patients see on replies)
   python -m console.cli disable-user NAME
   python -m console.cli list-users
   python -m console.cli set-password NAME
@@ -62,6 +63,11 @@ def main(argv: Optional[List[str]] = None, stdin: TextIO = sys.stdin, out: TextI
     p = sub.add_parser("create-user", help="create a staff account (password from prompt or stdin)")
     p.add_argument("username")
     p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--display-name", default=None,
+                   help="the name patients see on this person's replies (default: the first name in NAME)")
+    p = sub.add_parser("set-display-name", help="set the name patients see on an account's replies")
+    p.add_argument("username")
+    p.add_argument("display_name")
     p = sub.add_parser("disable-user", help="disable an account and end its sessions")
     p.add_argument("username")
     sub.add_parser("list-users", help="list accounts")
@@ -81,16 +87,20 @@ def main(argv: Optional[List[str]] = None, stdin: TextIO = sys.stdin, out: TextI
     users, audit = UserStore(engine), AuditLog(engine)
     try:
         if args.command == "create-user":
-            user = users.create(args.username, args.role, read_password(stdin))
+            user = users.create(args.username, args.role, read_password(stdin), display_name=args.display_name)
             audit.record(_actor(), "user_create", None, f"{user.username} ({user.role})")
-            print(f"created {user.username} ({user.role})", file=out)
+            print(f"created {user.username} ({user.role}); patients see replies from {user.display_name!r}", file=out)
+        elif args.command == "set-display-name":
+            user = users.set_display_name(args.username, args.display_name)
+            audit.record(_actor(), "user_display_name", None, user.username)
+            print(f"{user.username}: patients see replies from {user.display_name!r}", file=out)
         elif args.command == "disable-user":
             user = users.disable(args.username)
             audit.record(_actor(), "user_disable", None, user.username)
             print(f"disabled {user.username}; their sessions have ended", file=out)
         elif args.command == "list-users":
             for u in users.list():
-                print(f"{u.username:<24} {u.role:<10} {'active' if u.active else 'disabled'}", file=out)
+                print(f"{u.username:<24} {u.role:<10} {'active' if u.active else 'disabled':<9} {u.display_name}", file=out)
         elif args.command == "set-password":
             users.set_password(args.username, read_password(stdin))
             audit.record(_actor(), "user_password", None, args.username.lower())
@@ -124,7 +134,7 @@ def main(argv: Optional[List[str]] = None, stdin: TextIO = sys.stdin, out: TextI
             cutoff = datetime.fromtimestamp(result.cutoff, timezone.utc).isoformat(timespec="seconds")
             print(f"retention {days} days (before {cutoff}): {result.conversations_erased} conversations erased, "
                   f"{result.old_session_events_deleted} events of old sessions deleted, "
-                  f"{result.closed_tickets_deleted} closed tickets deleted", file=out)
+                  f"{result.closed_tickets_deleted} closed tickets and {result.deliveries_deleted} delivery records deleted", file=out)
     except (AccountError, ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import yaml
 
+from clinic_bot.files import private_dir, write_private
 from clinic_bot.settings import PROJECT_ROOT, load_settings
 
 MIN_SECRET_LEN = 32
@@ -45,10 +46,9 @@ def load_secret_key(*, dev: bool = False, required: bool = True) -> Optional[str
             return path.read_text().strip()
         if not dev:
             return None
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
+        write_private(path, key)
         return key
     raise ConfigError(
         "CONSOLE_SECRET_KEY is not set. Put a long random value in the environment (e.g. in .env:\n"
@@ -107,6 +107,7 @@ class ConsoleConfig:
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     retention_days: int = 365
+    retention_every_hours: float = 24.0  # the console applies retention itself; 0: off (cron + CLI instead)
     low_confidence: float = 0.6
     timezone: str = "Europe/London"
     page_size: int = 25
@@ -128,6 +129,17 @@ def retention_days_default() -> int:
     return int(_env("CONSOLE_RETENTION_DAYS", "365"))
 
 
+def _non_negative(name: str, default: str) -> float:
+    raw = _env(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise ConfigError(f"{name} must be a number of hours, 0 or more (got {raw!r})")
+    return value
+
+
 def load_config(*, dev_secret: bool = False) -> ConsoleConfig:
     dev = dev_secret or _env("CONSOLE_DEV_SECRET") in ("1", "true", "yes")
     secure = _env("CONSOLE_COOKIE_SECURE", "auto").lower()
@@ -142,6 +154,7 @@ def load_config(*, dev_secret: bool = False) -> ConsoleConfig:
         session_idle_minutes=int(_env("CONSOLE_SESSION_IDLE_MINUTES", "30")),
         session_max_hours=int(_env("CONSOLE_SESSION_MAX_HOURS", "12")),
         retention_days=retention_days_default(),
+        retention_every_hours=_non_negative("CONSOLE_RETENTION_EVERY_HOURS", "24"),
         low_confidence=float(_env("CONSOLE_LOW_CONFIDENCE", "0.6")),
         timezone=_env("CONSOLE_TIMEZONE", "Europe/London"),
         account_max_failures=int(_env("CONSOLE_LOCKOUT_ACCOUNT_FAILURES", "5")),

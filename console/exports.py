@@ -52,6 +52,11 @@ def event_rows(transcript: Transcript, mask: Callable[[str], str]) -> Iterable[D
                        or ("low_confidence" if info.low_confidence else None), channel=info.channel)
         elif item.kind == "staff":
             row.update(text=mask(item.text), staff=item.actor)
+            if item.delivery is not None:
+                row.update(fallback=f"not delivered: {mask(item.delivery.summary)}")
+        elif item.kind == "delivery" and item.delivery:
+            who = "a staff reply" if item.delivery.staff_reply else "a message from the assistant"
+            row.update(text=f"{who} was not delivered: {mask(item.delivery.summary)}", channel=item.delivery.channel)
         elif item.kind == "bot":
             row.update(text=item.text, action=item.name or None, staff=item.actor or None)
         elif item.kind == "action":

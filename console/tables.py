@@ -20,6 +20,8 @@ users_table = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("disabled_at", sa.Float, nullable=True),
+    # What patients see on a staff reply (never the login name); None: from the username.
+    sa.Column("display_name", sa.String(64), nullable=True),
 )
 
 # Server-side sessions: the cookie carries a random token (signed); only its

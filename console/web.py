@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sanic import Request, response
 from sanic.response import HTTPResponse
 
+from clinic_bot.deliveries import DeliveryLog
 from clinic_bot.tickets import TicketStore
 from console import csrf
 from console.auth import User, UserStore
@@ -49,6 +50,7 @@ class Services:
     eraser: Eraser
     tz: ZoneInfo
     templates: Environment
+    deliveries: DeliveryLog
 
 
 def load_timezone(name: str) -> ZoneInfo:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from clinic_bot.deliveries import DeliveryFailure, DeliveryLog
 from clinic_bot.tickets import STATUSES, Ticket, TicketStore
 from console.refs import REF_RE, conversation_ref
 from console.repositories.events import event_data, events_table as ev, has_events_table
@@ -31,6 +32,9 @@ from console.repositories.messages import (
 # Slots set at every session start from the clinic profile: noise in a transcript.
 HIDDEN_SLOTS = frozenset({"emergency_number", "emergency_department", "urgent_advice", "crisis_line"})
 CHUNK = 500
+# A staff reply's event is stamped just before the channel sends it (retries included, a send
+# ends within a minute): a failure belongs to the last staff reply stamped that long before.
+DELIVERY_MATCH_S = 60.0
 
 
 @dataclass
@@ -112,7 +116,7 @@ class Page:
 
 @dataclass
 class TranscriptItem:
-    kind: str                 # user | bot | staff | action | handoff | slot | session | ticket | other
+    kind: str                 # user | bot | staff | action | handoff | slot | session | ticket | delivery | other
     at: float
     text: str = ""
     name: str = ""
@@ -125,6 +129,7 @@ class TranscriptItem:
     ticket: Optional[Ticket] = None
     core_fallback: bool = False
     during_handoff: bool = False   # a user message the assistant held back (staff were handling it)
+    delivery: Optional[DeliveryFailure] = None  # set when this message did not reach the person
 
 
 @dataclass
@@ -135,10 +140,38 @@ class Transcript:
     tickets: List[Ticket]
     in_handoff: bool
     channel: str
+    delivery_failures: List[DeliveryFailure] = field(default_factory=list)
+    # ticket id -> failed deliveries since the ticket was opened
+    ticket_failures: Dict[int, List[DeliveryFailure]] = field(default_factory=dict)
 
 
 def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def failures_since_ticket(ticket: Ticket, failures: Iterable[DeliveryFailure]) -> List[DeliveryFailure]:
+    """The failed deliveries of the ticket's conversation since the ticket was opened."""
+    opened = _ticket_ts(ticket)
+    return [f for f in failures if f.conversation_id == ticket.conversation_id and f.failed_at.timestamp() >= opened]
+
+
+def attach_failures(items: List[TranscriptItem], failures: Iterable[DeliveryFailure]) -> List[TranscriptItem]:
+    """Mark each failed staff reply on its message; other failures become their own timeline items.
+
+    Returns the items to add to the timeline."""
+    staff = [i for i in items if i.kind == "staff"]
+    extra: List[TranscriptItem] = []
+    for f in failures:
+        sent = f.sent_at.timestamp()
+        target = None
+        if f.staff_reply:
+            target = next((i for i in reversed(staff) if sent - DELIVERY_MATCH_S <= i.at <= sent + 1.0
+                           and i.delivery is None), None)
+        if target is not None:
+            target.delivery = f
+        else:
+            extra.append(TranscriptItem("delivery", f.failed_at.timestamp(), delivery=f))
+    return extra
 
 
 def _ticket_ts(ticket: Ticket) -> float:
@@ -151,9 +184,11 @@ def _ticket_ts(ticket: Ticket) -> float:
 
 
 class ConversationRepository:
-    def __init__(self, tracker_engine: Engine, tickets: TicketStore, secret_key: str, *, low_confidence: float = 0.6) -> None:
+    def __init__(self, tracker_engine: Engine, tickets: TicketStore, secret_key: str, *, low_confidence: float = 0.6,
+                 deliveries: Optional[DeliveryLog] = None) -> None:
         self.engine = tracker_engine
         self.tickets = tickets
+        self.deliveries = deliveries
         self.secret_key = secret_key
         self.low_confidence = low_confidence
         self._refs: Dict[str, str] = {}
@@ -380,8 +415,11 @@ class ConversationRepository:
                 items.append(TranscriptItem("other", at, name=str(kind)))
         for ticket in tickets:
             items.append(TranscriptItem("ticket", _ticket_ts(ticket), ticket=ticket))
+        failures = self.deliveries.failures(sender_id) if self.deliveries is not None else []
+        items.extend(attach_failures(items, failures))
         items.sort(key=lambda i: i.at)  # stable: events keep Rasa's order within a timestamp
-        return Transcript(sender_id, self.ref(sender_id), items, tickets, in_handoff, channel)
+        return Transcript(sender_id, self.ref(sender_id), items, tickets, in_handoff, channel, failures,
+                          {t.id: failures_since_ticket(t, failures) for t in tickets})
 
     def in_handoff(self, sender_id: str) -> bool:
         return self.transcript(sender_id).in_handoff

@@ -19,6 +19,7 @@ from typing import Dict, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from clinic_bot.deliveries import DeliveryLog
 from clinic_bot.tickets import TicketStore, tickets_table
 from console.refs import erased_pseudonym
 from console.repositories.audit import AuditLog
@@ -46,6 +47,7 @@ class RetentionResult:
     conversations_erased: int = 0
     old_session_events_deleted: int = 0
     closed_tickets_deleted: int = 0
+    deliveries_deleted: int = 0
     pseudonyms: List[str] = field(default_factory=list)
 
 
@@ -97,6 +99,7 @@ class Eraser:
           cutoff are deleted: events before both the cutoff and the latest
           `session_started`, so the current session Rasa works with is untouched.
         * Closed tickets created before the cutoff are deleted.
+        * Delivery records (clinic_bot/deliveries.py) older than the cutoff are deleted.
         """
         if days < 1:
             raise ValueError("retention needs at least 1 day")
@@ -129,7 +132,8 @@ class Eraser:
             result.closed_tickets_deleted = conn.execute(
                 tickets_table.delete().where(sa.and_(tickets_table.c.status == "closed", tickets_table.c.created_at < cutoff_dt))
             ).rowcount
+        result.deliveries_deleted = DeliveryLog(self.clinic_engine).prune(before=cutoff_dt)
         self.audit.record(actor, "retention", None,
                           f"days={days} erased={result.conversations_erased} old_events={result.old_session_events_deleted} "
-                          f"closed_tickets={result.closed_tickets_deleted}")
+                          f"closed_tickets={result.closed_tickets_deleted} deliveries={result.deliveries_deleted}")
         return result

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 import console  # noqa: F401  (silences SQLAlchemy's 2.0 banner before Rasa's import)
+from clinic_bot.db import sqlite_secure_on_connect
+from clinic_bot.files import PRIVATE_DIR
 from rasa.core.tracker_store import SQLTrackerStore
 
 events_table: sa.Table = SQLTrackerStore.SQLEvent.__table__
@@ -23,11 +25,16 @@ events_table: sa.Table = SQLTrackerStore.SQLEvent.__table__
 @lru_cache(maxsize=8)
 def tracker_engine(url: str) -> Engine:
     """An engine on Rasa's tracker database. It never changes the file's settings
-    (no journal-mode pragma): it only waits politely while Rasa writes."""
+    (no journal-mode pragma): it only waits politely while Rasa writes. Its
+    connections delete securely (erasure runs through them) and keep the file
+    owner-only (clinic_bot.db.sqlite_secure_on_connect)."""
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        return sa.create_engine(url, future=True, connect_args={"timeout": 15, "check_same_thread": False})
-    return sa.create_engine(url, future=True, pool_pre_ping=True)
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        engine = sa.create_engine(url, future=True, hide_parameters=True,
+                                  connect_args={"timeout": 15, "check_same_thread": False})
+        sa.event.listen(engine, "connect", sqlite_secure_on_connect)
+        return engine
+    return sa.create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
 
 
 def has_events_table(engine: Engine) -> bool:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import math
 import secrets
+from typing import Optional
 
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
 from console import csrf
 from console.sessions import LOGIN_COOKIE, SESSION_COOKIE, sign
-from console.throttle import account_key, ip_key
+from console.throttle import account_key, ip_key, unknown_account_key
 from console.views.util import form_value, safe_next
 from console.web import (
     client_ip, clear_cookie, login_nonce, public, render, run_sync, services, session_cookie_value, set_cookie,
@@ -51,20 +52,22 @@ async def login(request: Request) -> HTTPResponse:
     svc = services(request)
     username = form_value(request, "username", 64)
     password = (request.form.get("password") if request.form else "") or ""
-    keys = [account_key(username), ip_key(client_ip(request))]
-    wait = await run_sync(svc.throttle.locked_for, keys)
-    if wait > 0:
-        await run_sync(svc.audit.record, _known(svc, username), "login_failed", None, "locked out", client_ip(request))
-        minutes = max(1, math.ceil(wait / 60))
+    known = await run_sync(_known, svc, username)
+    # Counters are keyed by the account; a name that is no account is kept only as a keyed hash.
+    name_key = account_key(username) if known else unknown_account_key(svc.config.secret_key, username)
+    attempt = await run_sync(svc.throttle.begin_attempt, [name_key, ip_key(client_ip(request))])
+    actor = known or "(unknown user)"
+    if not attempt.allowed:
+        await run_sync(svc.audit.record, actor, "login_failed", None, "locked out", client_ip(request))
+        minutes = max(1, math.ceil(attempt.wait / 60))
         return _login_form(request, status=429, username=username,
                            error=f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}.")
     user = await run_sync(svc.users.authenticate, username, password[:1024])
-    if user is None:
-        await run_sync(svc.throttle.record_failure, keys)
-        await run_sync(svc.audit.record, _known(svc, username), "login_failed", None, "wrong password or unknown/disabled user",
+    if user is None:  # already counted by begin_attempt
+        await run_sync(svc.audit.record, actor, "login_failed", None, "wrong password or unknown/disabled user",
                        client_ip(request))
         return _login_form(request, status=401, username=username, error="Wrong username or password.")
-    await run_sync(svc.throttle.record_success, user.username)
+    await run_sync(svc.throttle.succeeded, attempt, user.username)
     await run_sync(svc.throttle.purge)
     await run_sync(svc.sessions.purge_expired)
     token = await run_sync(svc.sessions.create, user)  # a fresh session id: no fixation
@@ -75,12 +78,14 @@ async def login(request: Request) -> HTTPResponse:
     return resp
 
 
-def _known(svc, username: str) -> str:
-    # Only real account names go into the log: people sometimes type a password into the username box.
+def _known(svc, username: str) -> Optional[str]:
+    """The account name if it is one. Only real account names go into the audit log and the
+    throttle's table: people sometimes type a password into the username box."""
     try:
-        return username.lower() if svc.users.get_by_name(username) else "(unknown user)"
+        user = svc.users.get_by_name(username)
     except Exception:
-        return "(unknown user)"
+        return None
+    return user.username if user else None
 
 
 @bp.post("/logout")

@@ -1,6 +1,7 @@
 """Conversation list, transcript, handoff reply / resume, exports, erasure."""
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timezone
 
@@ -19,15 +20,25 @@ from console.web import (
 bp = Blueprint("conversations")
 REF = "<ref:[0-9a-f]{32}>"
 MAX_REPLY = 2000
-_DIGITS = re.compile(r"\d{4}")
+# A staff reply is sent while Rasa's HTTP API call is open; WhatsApp's own retries
+# (3 attempts of up to 10 s) must fit inside, or a delivered reply would look failed.
+RASA_CALL_TIMEOUT_S = 45.0
+# A search that is only a number (digits and the usual separators) must give this many
+# digits: a short one ("123") confirms numbers a few digits at a time.
+MIN_PHONE_DIGITS = 7
+_PHONE_LIKE = re.compile(r"^[\d\s().+-]+$")
 
 
 def _filters(request: Request) -> tuple:
     filters = Filters.from_args(request.args)
     notice = ""
-    if filters.q and not request.ctx.user.can("see_phone_numbers") and _DIGITS.search(re.sub(r"[\s().+-]", "", filters.q)):
-        # Searching digits would let a masked role confirm phone numbers one guess at a time.
+    digits = sum(c.isdigit() for c in filters.q)
+    if digits and not request.ctx.user.can("see_phone_numbers"):
+        # Any digit would let a masked role confirm phone numbers one guess at a time.
         notice = "Searching for numbers needs a clinician or admin account; the search text was ignored."
+        filters.q = ""
+    elif digits and _PHONE_LIKE.match(filters.q) and digits < MIN_PHONE_DIGITS:
+        notice = f"To search for a phone number, give at least {MIN_PHONE_DIGITS} digits; the search text was ignored."
         filters.q = ""
     return filters, notice
 
@@ -52,7 +63,9 @@ def _export_filtered(request: Request, fmt: str) -> HTTPResponse:
     mask = masker_for(request.ctx.user)
     rows = [row for s in items for row in event_rows(svc.conversations.transcript(s.sender_id), mask)]
     svc.audit.record_many(request.ctx.user.username, "export", [s.sender_id for s in items],
-                          f"filtered set as {fmt} ({len(items)} conversations; {filters.query(page='') or 'no filters'})",
+                          # the filters, never the search text: it may be a phone number or a name
+                          f"filtered set as {fmt} ({len(items)} conversations; "
+                          f"{filters.query(page='', q='') or 'no filters'}{'; text search' if filters.q else ''})",
                           client_ip(request))
     if fmt == "csv":
         return attachment(to_csv(rows, EVENT_COLUMNS), f"conversations-{_stamp()}.csv", "text/csv; charset=utf-8")
@@ -83,13 +96,19 @@ async def transcript(request: Request, ref: str) -> HTTPResponse:
     return await render_page(request, "transcript.html", tr=tr, max_reply=MAX_REPLY)
 
 
-async def _rasa_call(request: Request, coro, ok_text: str) -> bool:
+async def _rasa_call(request: Request, coro, ok_text: str = "") -> bool:
+    """Run a call to Rasa's HTTP API; flash what happened (`ok_text` on success, if given)."""
     try:
         await coro
-    except (RasaApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+    except (asyncio.TimeoutError, TimeoutError):
+        await flash(request, "error", "The assistant server did not answer in time. The message may or may not have "
+                                      "reached the person: check the transcript before sending it again.")
+        return False
+    except (RasaApiError, aiohttp.ClientError, OSError) as exc:
         await flash(request, "error", f"The assistant server did not accept this ({type(exc).__name__}). Nothing was sent; try again.")
         return False
-    await flash(request, "ok", ok_text)
+    if ok_text:
+        await flash(request, "ok", ok_text)
     return True
 
 
@@ -106,7 +125,21 @@ async def reply(request: Request, ref: str) -> HTTPResponse:
     if not await run_sync(svc.conversations.in_handoff, sender):
         await flash(request, "error", "This conversation is not in handoff (the assistant is answering). Nothing was sent.")
         return see_other(back)
-    if await _rasa_call(request, RasaApi().staff_reply(sender, text, request.ctx.user.username), "Reply sent."):
+    started = datetime.now(timezone.utc)
+    # Patients see the account's display name, never its login name.
+    sent = RasaApi(timeout_s=RASA_CALL_TIMEOUT_S).staff_reply(sender, text, request.ctx.user.display_name)
+    if not await _rasa_call(request, sent):
+        return see_other(back)
+    # Rasa answers 200 whatever the channel did: the channel records a refused send
+    # (clinic_bot/deliveries.py) before Rasa answers, so look for one.
+    refused = await run_sync(svc.deliveries.failures, sender, since=started, staff_only=True)
+    if refused:
+        await flash(request, "error", f"Not delivered: {refused[-1].channel} refused this reply ({refused[-1].summary}). "
+                                      "It stays in the transcript marked as not delivered. "
+                                      "Phone the person, or use an approved template if the 24-hour window has closed.")
+        await run_sync(audit, request, "reply", sender, f"{len(text)} characters; not delivered")
+    else:
+        await flash(request, "ok", "Reply sent.")
         await run_sync(audit, request, "reply", sender, f"{len(text)} characters")
     return see_other(back)
 

@@ -5,6 +5,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from clinic_bot.tickets import TicketError
+from console.repositories.conversations import failures_since_ticket
 from console.views.util import form_value, safe_next
 from console.web import audit, flash, render_page, requires, run_sync, see_other, services
 
@@ -17,7 +18,9 @@ async def queue(request: Request) -> HTTPResponse:
     svc = services(request)
     tickets = await run_sync(svc.tickets.list)  # open + acknowledged, most urgent then oldest first
     refs = {t.conversation_id: svc.conversations.ref(t.conversation_id) for t in tickets}
-    return await render_page(request, "queue.html", tickets=tickets, refs=refs)
+    by_conversation = await run_sync(svc.deliveries.failures_by_conversation, refs)
+    failures = {t.id: failures_since_ticket(t, by_conversation.get(t.conversation_id, [])) for t in tickets}
+    return await render_page(request, "queue.html", tickets=tickets, refs=refs, failures=failures)
 
 
 async def _set_status(request: Request, ticket_id: int, status: str, note: str = None) -> HTTPResponse:

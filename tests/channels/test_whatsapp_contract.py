@@ -591,7 +591,7 @@ async def test_not_configured_answers_503_and_does_not_crash(graph: RecordingSer
 def test_config_secrets_from_env_and_non_secrets_from_credentials(caplog: pytest.LogCaptureFixture) -> None:
     env = {"WHATSAPP_APP_SECRET": "env-secret", "WHATSAPP_VERIFY_TOKEN": "env-verify",
            "WHATSAPP_ACCESS_TOKEN": "env-token", "WHATSAPP_PHONE_NUMBER_ID": "111"}
-    assert WhatsAppConfig.load(None, env).graph_url == "https://graph.facebook.com/v19.0"
+    assert WhatsAppConfig.load(None, env).graph_url == "https://graph.facebook.com/v25.0"
     with caplog.at_level(logging.WARNING):
         cfg = WhatsAppConfig.load({"graph_url": "https://graph.example/v20.0", "phone_number_id": 222,
                                    "app_secret": "from-file", "timeout_s": "2.5", "max_attempts": "bogus"}, env)

@@ -154,7 +154,10 @@ def test_red_flag_to_reply_resume_and_export(stack, accounts, browser):
     wait_for(lambda: "Reply sent." in body_text(driver), what="the reply confirmation")
     staff_events = [e for e in tracker_events(stack, sender) if e.get("event") == "bot" and e.get("text") == reply]
     assert staff_events and staff_events[0]["metadata"]["staff_reply"] is True
-    assert staff_events[0]["metadata"]["staff"] == accounts["clinician"]
+    from console.auth import default_display_name
+
+    # patients see the account's display name, never its login name
+    assert staff_events[0]["metadata"]["staff"] == default_display_name(accounts["clinician"]) != accounts["clinician"]
     assert reply in [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".msg.staff .text")]
     shot(driver, "04-replied")
 

@@ -22,9 +22,9 @@ def test_user_lifecycle_from_the_cli(tmp_path):
     bad_role = run_cli(env, "create-user", "bob", "--role", "root", stdin=PASSWORD + "\n")
     assert bad_role.returncode == 2
     listed = run_cli(env, "list-users")
-    assert listed.stdout.split() == ["nurse.kim", "clinician", "active"]
+    assert listed.stdout.split() == ["nurse.kim", "clinician", "active", "Nurse"]  # the display name
     assert run_cli(env, "disable-user", "nurse.kim").returncode == 0
-    assert run_cli(env, "list-users").stdout.split() == ["nurse.kim", "clinician", "disabled"]
+    assert run_cli(env, "list-users").stdout.split() == ["nurse.kim", "clinician", "disabled", "Nurse"]
     assert run_cli(env, "disable-user", "nobody").returncode == 1
     users = UserStore(get_engine(env["CLINIC_DB_URL"]))
     assert users.authenticate("nurse.kim", PASSWORD) is None

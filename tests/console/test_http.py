@@ -255,7 +255,7 @@ def test_reply_and_resume_go_through_rasas_api(live_console, data):
     claims = jwt.decode(sent.headers["Authorization"].split()[1], "rasa-test-jwt-secret-0123456789abcdef", algorithms=["HS256"])
     assert claims["user"]["role"] == "admin"
     assert sent.json() == [{"event": "bot", "text": "Hello, this is the clinic. <b>Call us</b>",
-                            "metadata": {"staff_reply": True, "staff": "clinician"}}]
+                            "metadata": {"staff_reply": True, "staff": "Clinician"}}]  # the display name
     assert "Reply sent." in c.get(f"/conversations/{ref}").body
     # hand back to the bot
     r = c.form_post(f"/conversations/{ref}", f"/conversations/{ref}/resume", {})
