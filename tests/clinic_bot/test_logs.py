@@ -89,7 +89,7 @@ def test_secrets_and_the_data_folder_are_owner_only(tmp_path):
     stack = Stack(var_dir=var)
     assert _mode(var) == 0o700
     assert _mode(var / "secrets") == 0o700
-    for name in ("rasa_token", "console_secret_key"):
+    for name in ("rasa_jwt_secret", "console_secret_key", "action_server_secret", "widget_session_secret", "staff_webhook_secret"):
         if not os.environ.get(name.upper()):
             assert _mode(var / "secrets" / name) == 0o600
     assert stack.token
