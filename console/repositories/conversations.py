@@ -21,7 +21,8 @@ from sqlalchemy.engine import Engine
 from clinic_bot.deliveries import DeliveryFailure, DeliveryLog
 from clinic_bot.tickets import STATUSES, Ticket, TicketStore
 from console.refs import REF_RE, conversation_ref
-from console.repositories.events import event_data, events_table as ev, has_events_table
+from console.repositories.events import event_data, events_table as ev, has_events_table, in_time_range
+from console.repositories.unanswered import UnansweredItem, scan_unanswered
 from console.repositories.messages import (
     CORE_FALLBACK_ACTION,
     HANDOFF_SLOT,
@@ -301,7 +302,7 @@ class ConversationRepository:
         if text.isascii():
             # Rasa stores json.dumps(event) (ASCII-escaped): match the escaped form first.
             q = q.where(ev.c.data.ilike(f"%{like_escape(json.dumps(text)[1:-1])}%", escape="\\"))
-        q = self._in_range(q, start, end)
+        q = in_time_range(q, start, end)
         found: Set[str] = set()
         with self.engine.connect() as conn:
             for sender, raw in conn.execute(q):
@@ -309,22 +310,19 @@ class ConversationRepository:
                     found.add(sender)
         return found
 
+    def unanswered(self, start: Optional[float] = None, end: Optional[float] = None,
+                   senders: Optional[Iterable[str]] = None) -> List[UnansweredItem]:
+        """Messages the bot did not answer (console/repositories/unanswered.py)."""
+        if not self._ready():
+            return []
+        return scan_unanswered(self.engine, self.low_confidence, start, end, senders=senders)
+
     def unanswered_counts(self, start: Optional[float] = None, end: Optional[float] = None,
                           senders: Optional[Iterable[str]] = None) -> Dict[str, int]:
-        from console.repositories.unanswered import scan_unanswered
-
         counts: Dict[str, int] = {}
-        for item in scan_unanswered(self, start, end, senders=senders):
+        for item in self.unanswered(start, end, senders=senders):
             counts[item.sender_id] = counts.get(item.sender_id, 0) + 1
         return counts
-
-    @staticmethod
-    def _in_range(q: Any, start: Optional[float], end: Optional[float]) -> Any:
-        if start is not None:
-            q = q.where(ev.c.timestamp >= start)
-        if end is not None:
-            q = q.where(ev.c.timestamp < end)
-        return q
 
     def filtered(self, filters: Filters, tz: ZoneInfo) -> Tuple[List[Summary], List[str]]:
         """All matching conversations, most recent first, and the channels seen."""

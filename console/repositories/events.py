@@ -53,3 +53,12 @@ def event_data(raw: Optional[str]) -> Dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def in_time_range(q: Any, start: Optional[float], end: Optional[float]) -> Any:
+    """Restrict a query on the events table to [start, end) (either may be open)."""
+    if start is not None:
+        q = q.where(events_table.c.timestamp >= start)
+    if end is not None:
+        q = q.where(events_table.c.timestamp < end)
+    return q

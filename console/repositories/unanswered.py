@@ -15,15 +15,13 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Set
+from typing import Dict, Iterable, List, Optional, Set
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
-from console.repositories.events import event_data, events_table as ev
+from console.repositories.events import event_data, events_table as ev, in_time_range
 from console.repositories.messages import CORE_FALLBACK_ACTION, UserMessageInfo, analyse_user_event
-
-if TYPE_CHECKING:  # pragma: no cover
-    from console.repositories.conversations import ConversationRepository
 
 KIND_LABELS = {
     "nlu_fallback": "intent unsure",
@@ -97,24 +95,23 @@ def _confidence(info: UserMessageInfo) -> Optional[float]:
     return min(values) if values else None
 
 
-def scan_unanswered(repo: "ConversationRepository", start: Optional[float] = None, end: Optional[float] = None,
+def scan_unanswered(engine: Engine, low_confidence: float, start: Optional[float] = None, end: Optional[float] = None,
                     senders: Optional[Iterable[str]] = None) -> List[UnansweredItem]:
-    if not repo._ready():
-        return []
+    """Every user message in the range the bot did not answer, oldest first (Rasa's events table must exist)."""
     q = sa.select(ev.c.sender_id, ev.c.type_name, ev.c.action_name, ev.c.timestamp, ev.c.data).where(
         sa.or_(ev.c.type_name == "user", sa.and_(ev.c.type_name == "action", ev.c.action_name == CORE_FALLBACK_ACTION))
     )
-    q = repo._in_range(q, start, end)
+    q = in_time_range(q, start, end)
     sender_list = list(senders) if senders is not None else None
     batches = [sender_list[i:i + 500] for i in range(0, len(sender_list), 500)] if sender_list is not None else [None]
     items: List[UnansweredItem] = []
-    with repo.engine.connect() as conn:
+    with engine.connect() as conn:
         for batch in batches:
             bq = q.where(ev.c.sender_id.in_(batch)) if batch is not None else q
             last_user: Dict[str, Optional[UnansweredItem]] = {}
             for sender, type_name, action, ts, raw in conn.execute(bq.order_by(ev.c.id)):
                 if type_name == "user":
-                    info = analyse_user_event(event_data(raw), repo.low_confidence)
+                    info = analyse_user_event(event_data(raw), low_confidence)
                     item = UnansweredItem(sender, float(ts or 0.0), info.text, info.unanswered_kind or "", info)
                     if item.kind:
                         items.append(item)

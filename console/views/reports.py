@@ -8,7 +8,7 @@ from sanic.response import HTTPResponse
 
 from console.exports import UNANSWERED_COLUMNS, nlu_yaml_stub, to_csv, unanswered_rows
 from console.repositories.conversations import Filters
-from console.repositories.unanswered import group_unanswered, scan_unanswered
+from console.repositories.unanswered import group_unanswered
 from console.web import attachment, client_ip, data_endpoint, masker_for, render_page, requires, run_sync, services
 
 bp = Blueprint("reports")
@@ -25,7 +25,7 @@ def _range(request: Request) -> Filters:
 
 def _groups(request: Request, filters: Filters):
     svc = services(request)
-    items = scan_unanswered(svc.conversations, *filters.time_range(svc.tz))
+    items = svc.conversations.unanswered(*filters.time_range(svc.tz))
     return items, group_unanswered(items)
 
 

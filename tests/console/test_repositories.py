@@ -17,7 +17,7 @@ from console.exports import EVENT_COLUMNS, event_rows, nlu_yaml_stub, safe_cell,
 from console.masking import Masker
 from console.repositories.conversations import ConversationRepository, Filters
 from console.repositories.events import tracker_engine
-from console.repositories.unanswered import group_unanswered, normalise, scan_unanswered
+from console.repositories.unanswered import group_unanswered, normalise
 from tests.console.conftest import SECRET, seed_red_flag_conversation
 
 UTC = ZoneInfo("UTC")
@@ -180,7 +180,7 @@ def test_refs_are_opaque_and_resolve(seeded, repo):
 
 
 def test_unanswered_report(seeded, repo):
-    items = scan_unanswered(repo)
+    items = repo.unanswered()
     kinds = sorted((i.sender_id, i.kind) for i in items)
     assert kinds == [
         ("rest-xyz", "core_fallback"), ("rest-xyz", "nlu_fallback"),
@@ -192,8 +192,8 @@ def test_unanswered_report(seeded, repo):
     assert top.examples == ["do the jabs hurt", "Do the jabs hurt?!"]  # newest wording first
     assert top.top_guess == "faq/injection_pain" and top.min_confidence == pytest.approx(0.2)
     assert normalise("  Do the JABS   hurt?! ") == "do the jabs hurt"
-    assert len(scan_unanswered(repo, start=time.time() - DAY)) == 2  # only today's
-    assert {i.sender_id for i in scan_unanswered(repo, senders=["sock-faq"])} == {"sock-faq"}
+    assert len(repo.unanswered(start=time.time() - DAY)) == 2  # only today's
+    assert {i.sender_id for i in repo.unanswered(senders=["sock-faq"])} == {"sock-faq"}
 
 
 def test_csv_and_jsonl_exports(seeded, repo, writer):
@@ -217,7 +217,7 @@ def test_csv_and_jsonl_exports(seeded, repo, writer):
 def test_nlu_yaml_stub_is_valid_rasa_training_data(seeded, repo, writer):
     writer.save("rest-xyz", [writer.user("text me on 07700 900123: are you open?", "nlu_fallback", 0.2,
                                          ranking=[{"name": "nlu_fallback", "confidence": 0.45}])])
-    groups = group_unanswered(scan_unanswered(repo))
+    groups = group_unanswered(repo.unanswered())
     stub = nlu_yaml_stub(groups)
     data = yaml.safe_load(stub)
     assert data["version"] == "3.1"
