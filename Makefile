@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test venv spacy model train validate pytest e2e nlu-report redflag-report blind-report bench shell clean-model model-inputs
+.PHONY: rasa-env run test venv spacy model train validate pytest e2e nlu-report redflag-report blind-report bench shell clean-model model-inputs
 
 run: model
 	@bash scripts/run.sh
@@ -65,6 +65,10 @@ bench: model
 
 shell: model
 	@bash scripts/run.sh --shell
+
+# The plain Rasa CLI (README, "Plain Rasa"): var/rasa.env holds what endpoints.yml reads.
+rasa-env: $(VENV)/.lock.sha256
+	@$(PY) -m clinic_bot.launcher --write-env
 
 clean-model:
 	rm -rf models/*.tar.gz

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shlex
 import signal
 import socket
 import subprocess
@@ -152,6 +153,20 @@ class Stack:
         env.update(self.extra_env)
         return env
 
+    # what `rasa run/shell/test` and `python -m actions.server` need from the shell (README, "Plain Rasa")
+    PLAIN_RASA_ENV = ("PYTHONPATH", "CLINIC_VAR_DIR", "CLINIC_DB_URL", "RASA_TRACKER_DB", "ACTION_SERVER_URL",
+                      "ACTION_SERVER_SECRET", "ACTION_HOST", "RASA_JWT_SECRET", "WIDGET_SESSION_SECRET",
+                      "STAFF_WEBHOOK_SECRET", "WIDGET_ORIGINS", "RASA_TELEMETRY_ENABLED", "HF_HUB_OFFLINE",
+                      "TRANSFORMERS_OFFLINE", "TF_CPP_MIN_LOG_LEVEL", "SQLALCHEMY_SILENCE_UBER_WARNING")
+
+    def write_rasa_env(self) -> Path:
+        """var/rasa.env: `set -a; . var/rasa.env; set +a` gives a shell what endpoints.yml reads."""
+        env = self.env()
+        lines = [f"{key}={shlex.quote(env[key])}" for key in self.PLAIN_RASA_ENV if env.get(key)]
+        path = self.var_dir / "rasa.env"
+        write_private(path, "# written by `make rasa-env` (clinic_bot/launcher.py); holds secrets: never commit\n" + "\n".join(lines) + "\n")
+        return path
+
     def build_services(self) -> List[Service]:
         py, rasa = str(VENV_BIN / "python"), str(VENV_BIN / "rasa")
         services = []
@@ -290,7 +305,11 @@ class Stack:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Run the clinic assistant stack")
     parser.add_argument("--shell", action="store_true", help="chat in this terminal (rasa shell) instead")
+    parser.add_argument("--write-env", action="store_true", help="write var/rasa.env for the plain Rasa CLI and exit")
     args = parser.parse_args(argv)
+    if args.write_env:
+        print(Stack().write_rasa_env())
+        return 0
     if not DEFAULT_MODEL.exists():
         print(f"no trained model at {DEFAULT_MODEL}; run `make run`", file=sys.stderr)
         return 1
