@@ -7,14 +7,24 @@ non-string `message` or non-object `metadata` fails inside the turn with an
 empty 200. This subclass keeps the channel's name, URL and replies, and answers
 400 with a clear message for any body that is not
 `{"sender": "<non-empty string>", "message": "<string>", "metadata": {...}?}`.
+
+Its replies also keep the urgency of red-flag safety messages: Rasa's
+`CollectingOutputChannel` drops a response's `metadata`, where the urgency rides
+(domain/safety.yml), so a safety message's text goes out as
+`{"recipient_id", "text", "metadata": {"urgency": "emergency"}}` (REST clients
+that don't know the key ignore it and show the text).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import Blueprint
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
+
+from clinic_bot.safety import message_urgency
 
 MAX_SENDER_CHARS = 16_384
 
@@ -27,6 +37,22 @@ def _body(request: Request) -> Dict[Text, Any]:
     if not isinstance(body, dict):
         raise InvalidUsage("the body must be a JSON object: {\"sender\": \"...\", \"message\": \"...\"}")
     return body
+
+
+class UrgencyCollectingOutputChannel(CollectingOutputChannel):
+    """Rasa's REST collector, with a safety message's urgency on the messages it collected."""
+
+    def __init__(self, messages: List[Dict[Text, Any]]) -> None:
+        super().__init__()
+        self.messages = messages  # the list the stock handler returns as the HTTP response
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        urgency = message_urgency(message)
+        first = len(self.messages)
+        await super().send_response(recipient_id, message)
+        if urgency:
+            for sent in self.messages[first:]:
+                sent["metadata"] = {"urgency": urgency}
 
 
 class ValidatedRestInput(RestInput):
@@ -53,3 +79,13 @@ class ValidatedRestInput(RestInput):
         if metadata is not None and not isinstance(metadata, dict):
             raise InvalidUsage("'metadata' must be a JSON object")
         return metadata
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        async def keep_urgency(message: UserMessage) -> None:
+            # The stock handler answers with its collector's list; collect into that same list.
+            # (`?stream=true` uses a queue and stays as Rasa sends it.)
+            if type(message.output_channel) is CollectingOutputChannel:
+                message.output_channel = UrgencyCollectingOutputChannel(message.output_channel.messages)
+            await on_new_message(message)
+
+        return super().blueprint(keep_urgency)
