@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import aiohttp
 
 from bench.scenario import Phrasebook, conversation
+from clinic_bot.safety import message_urgency
 
 
 @dataclass
@@ -104,9 +105,7 @@ def percentile(values: Sequence[float], q: float) -> Optional[float]:
 
 
 def _escalated(messages: Any) -> bool:
-    return isinstance(messages, list) and any(
-        isinstance(m, dict) and isinstance(m.get("custom"), dict) and m["custom"].get("urgency") for m in messages
-    )
+    return isinstance(messages, list) and any(message_urgency(m) for m in messages)
 
 
 async def send_turn(session: aiohttp.ClientSession, url: str, sender: str, text: str, kind: str,
