@@ -39,7 +39,7 @@ clinic_bot.safety.message_urgency). Standard clients show such a message:
 rasa-webchat drops `metadata` and shows the text with its buttons, but shows
 nothing of a message that has a `custom` part. An empty message (rasa-webchat's
 default embed sends one when the chat is opened) starts the conversation with
-the greeting, see `handle_message`. To use it, credentials.yml names it instead of
+the greeting, see `user_text`. To use it, credentials.yml names it instead of
 `socketio:`, with the same settings:
 
     widget.rasa_channel.WidgetSocketIOInput:
@@ -66,8 +66,6 @@ logger = logging.getLogger(__name__)
 FORWARDED_KEYS = ("custom", "metadata", "attachment", "elements")
 STAFF_KEYS = ("staff_reply", "staff")
 SESSION_ID_RE = re.compile(r"[0-9a-f]{32}")
-# what an empty message means on this channel: the person opened the chat (see handle_message)
-OPENED_CHAT_PAYLOAD = "/greet"
 
 
 def widget_message(message: Dict[Text, Any]) -> Dict[Text, Any]:
@@ -97,6 +95,28 @@ def widget_message(message: Dict[Text, Any]) -> Dict[Text, Any]:
     if message.get("image") and "attachment" not in out:
         out["attachment"] = {"type": "image", "payload": {"src": message["image"]}}
     return out
+
+
+# what an empty message means on this channel: the person opened the chat (see user_text)
+OPENED_CHAT_PAYLOAD = "/greet"
+
+
+def user_text(message: Any) -> Optional[Text]:
+    """The text of a `user_uttered` event's `message`; an empty one is the greeting.
+
+    rasa-webchat 1.0.1 embedded as its README shows (no `initPayload`) emits
+    `user_uttered` with `{customData, session_id}` and no `message` as soon as
+    the chat is opened (its `trySendInitPayload`). Rasa would run the NLU on ""
+    and answer a question nobody asked: a junk turn in the patient's chat and in
+    the staff console. The person has just opened a clinic's chat and expects
+    it to greet them, as our own widget does by sending /greet: the disclaimer
+    with the emergency number, the greeting and its topic buttons. So a missing,
+    null, empty or whitespace-only message is that same /greet (an intent
+    payload: no NLU); anything else that is not text is ignored (None).
+    """
+    if message is None or (isinstance(message, str) and not message.strip()):
+        return OPENED_CHAT_PAYLOAD
+    return message if isinstance(message, str) else None
 
 
 class WidgetSocketIOOutput(SocketIOOutput):
@@ -145,25 +165,7 @@ class WidgetSocketIOInput(SocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
         async def handle_message(sid: Text, data: Dict) -> None:
-            """A `user_uttered` event; an empty one is taken as the greeting.
-
-            rasa-webchat 1.0.1 embedded as its README shows (no `initPayload`)
-            emits `user_uttered` with `{customData, session_id}` and no `message`
-            as soon as the chat is opened (its `trySendInitPayload`). Rasa would
-            run the NLU on "" and answer a question nobody asked (a junk turn in
-            the patient's transcript and the staff console). The person has just
-            opened a clinic's chat and expects it to greet them, as our own widget
-            does by sending /greet: the disclaimer with the emergency number, the
-            greeting and the topic buttons. So a missing, null, empty or
-            whitespace-only message is that same /greet (an intent payload, no
-            NLU); any other non-text message is ignored.
-            """
             if not isinstance(data, dict):
-                return
-            text = data.get("message")
-            if text is None or (isinstance(text, str) and not text.strip()):
-                text = OPENED_CHAT_PAYLOAD
-            elif not isinstance(text, str):
                 return
             output_channel = WidgetSocketIOOutput(sio, self.bot_message_evt)
             if self.session_persistence:
@@ -186,7 +188,12 @@ class WidgetSocketIOInput(SocketIOInput):
                     metadata = {}
             if not isinstance(metadata, dict):
                 metadata = {}
-            message = UserMessage(text, output_channel, sender_id, input_channel=self.name(), metadata=metadata)
+            text = user_text(data.get("message"))
+            if text is None:
+                return
+            message = UserMessage(
+                text, output_channel, sender_id, input_channel=self.name(), metadata=metadata
+            )
             await on_new_message(message)
 
         sio.on("session_request", namespace=self.namespace)(session_request)

@@ -27,7 +27,7 @@ import threading
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional
 
 import pytest
 
@@ -47,6 +47,7 @@ BUNDLE = WEBCHAT_DIR / "node_modules" / "rasa-webchat" / "lib" / "index.js"
 DEMO_SERVICE = "website demo + widget"
 HANDOFF_START = "I've alerted the clinic team"  # utter_handoff_started, which ends "follow the advice above."
 YES_NOW = "Yes, this is happening now"  # utter_red_flag_check's first button
+GREETING = "Hello! Ask me anything about facet joint pain"  # utter_greet
 
 from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -192,11 +193,6 @@ def safety_text(urgency: Optional[str], about: str = "self") -> str:
     return nlg.generate_from_slots("utter_red_flag_safety", slots, "socketio")["text"]
 
 
-def user_turns(stack: Stack, session_id: str) -> List[Tuple[str, Optional[str]]]:
-    events = rasa_api(stack, "GET", f"/conversations/{session_id}/tracker")["events"]
-    return [(e.get("text"), (e.get("parse_data") or {}).get("intent", {}).get("name")) for e in events if e["event"] == "user"]
-
-
 def assert_advice_shown_before_the_handoff(driver: WebDriver, advice: str) -> None:
     at = wait_for_bot_text(driver, advice)
     handoff = wait_for_bot_text(driver, HANDOFF_START)
@@ -217,17 +213,19 @@ def test_opening_the_chat_greets_without_a_junk_turn(stack: Stack, webchat_url: 
     log_start = log.stat().st_size if log.exists() else 0
 
     session_id = open_chat(driver, webchat_url)
-    profile = load_profile()
-    wait_for_bot_text(driver, f"In an emergency, call {profile.locale.emergency_number}.")
-    wait_for_bot_text(driver, "Hello! Ask me anything about facet joint pain")
-    click_reply(driver, "Should I rest?")  # the greeting's buttons are shown and work
+    disclaimer = f"In an emergency, call {load_profile().locale.emergency_number}."
+    wait_for_bot_text(driver, disclaimer)
+    wait_for_bot_text(driver, GREETING)
+    click_reply(driver, "Should I rest?")  # the greeting's buttons are shown, and work
     wait_for_bot_text(driver, "Complete rest usually isn't helpful")
 
-    turns = user_turns(stack, session_id)
-    assert turns[0] == ("/greet", "greet"), turns
-    assert all(text and text.strip() for text, _ in turns), f"an empty user turn reached the dialogue: {turns}"
-    texts = bot_texts(driver)
-    assert len(texts) == 3 and "undefined" not in " ".join(texts), texts  # disclaimer, greeting, answer
+    events = rasa_api(stack, "GET", f"/conversations/{session_id}/tracker")["events"]
+    users = [i for i, e in enumerate(events) if e["event"] == "user"]
+    assert [(events[i]["text"], events[i]["parse_data"]["intent"]["name"]) for i in users[:1]] == [("/greet", "greet")], events
+    assert all((events[i].get("text") or "").strip() for i in users), "an empty user turn reached the dialogue"
+    opening = [normalised(e["text"]) for e in events[:users[1]] if e["event"] == "bot"]
+    assert len(opening) == 2 and disclaimer in opening[0] and opening[1].startswith(GREETING), opening
+    assert "undefined" not in chat_text(driver)  # what rasa-webchat shows for a reply without text
     new_log = log.read_bytes()[log_start:].decode("utf-8", "replace") if log.exists() else ""
     assert "Traceback" not in new_log and " ERROR " not in new_log, new_log[-3000:]
 
@@ -240,7 +238,7 @@ def test_every_categorys_safety_advice_is_shown(stack: Stack, webchat_url: str, 
     category (`unspecified`), the safety check's "Yes, this is happening now" button escalates."""
     urgency = load_table().urgency_of(category)
     open_chat(driver, webchat_url)
-    wait_for_bot_text(driver, "Hello! Ask me anything about facet joint pain")
+    wait_for_bot_text(driver, GREETING)
     if category == UNSPECIFIED:
         type_message(driver, weak_message)
         click_reply(driver, YES_NOW)
@@ -254,6 +252,6 @@ def test_every_categorys_safety_advice_is_shown(stack: Stack, webchat_url: str, 
 
 def test_a_carers_report_shows_the_advice_about_that_person(stack: Stack, webchat_url: str, driver: WebDriver) -> None:
     open_chat(driver, webchat_url)
-    wait_for_bot_text(driver, "Hello! Ask me anything about facet joint pain")
+    wait_for_bot_text(driver, GREETING)
     type_message(driver, CARER)
     assert_advice_shown_before_the_handoff(driver, safety_text("emergency", "other"))
