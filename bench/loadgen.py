@@ -20,6 +20,7 @@ import aiohttp
 from clinic_bot.rasa_api import auth_headers
 
 from bench.scenario import Phrasebook, conversation
+from clinic_bot.safety import message_urgency
 
 
 @dataclass
@@ -106,9 +107,7 @@ def percentile(values: Sequence[float], q: float) -> Optional[float]:
 
 
 def _escalated(messages: Any) -> bool:
-    return isinstance(messages, list) and any(
-        isinstance(m, dict) and isinstance(m.get("custom"), dict) and m["custom"].get("urgency") for m in messages
-    )
+    return isinstance(messages, list) and any(message_urgency(m) for m in messages)
 
 
 async def send_turn(session: aiohttp.ClientSession, url: str, sender: str, text: str, kind: str,

@@ -395,7 +395,7 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
           "*Other turns escalated*: FAQ, clinic or small-talk turns from the held-out set that got the red-flag safety "
           "message (a false escalation, or a held-out question that does describe a red flag); the simulated person "
           "then starts a new conversation, as after a red flag. *Red flags escalated*: "
-          "red-flag turns whose reply carried the safety message (`custom.urgency`); the red-flag texts are the "
+          "red-flag turns whose reply carried the safety message (`metadata.urgency`); the red-flag texts are the "
           "hand-labelled positives of `tests/red_flags/dev_set.yml`, so this is also a rough recall figure under load "
           "(see `make redflag-report` for the real one).", ""]
 

@@ -22,6 +22,12 @@ another channel's (a phone number, `whatsapp:...`, a widget session id) is
 refused, and so is any conversation whose first message came from another
 channel (it would read that person's context and redirect staff replies).
 Each client address is rate-limited (`RATE_PER_CLIENT`, 429 with Retry-After).
+
+Its replies also keep the urgency of red-flag safety messages: Rasa's
+`CollectingOutputChannel` drops a response's `metadata`, where the urgency rides
+(domain/safety.yml), so a safety message's text goes out as
+`{"recipient_id", "text", "metadata": {"urgency": "emergency"}}` (REST clients
+that don't know the key ignore it and show the text).
 """
 from __future__ import annotations
 
@@ -30,9 +36,9 @@ import ipaddress
 import math
 import re
 from functools import lru_cache
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.exceptions import InvalidUsage
@@ -41,6 +47,7 @@ from sanic.response import HTTPResponse
 
 from clinic_bot.rasa_api import owning_channel
 from clinic_bot.rate_limit import Rate, RateLimiter
+from clinic_bot.safety import message_urgency
 from clinic_bot.settings import load_settings
 
 MAX_SENDER_CHARS = 255  # the ticket store keeps conversation ids in 255 characters
@@ -92,6 +99,22 @@ def _body(request: Request) -> Dict[Text, Any]:
     return body
 
 
+class UrgencyCollectingOutputChannel(CollectingOutputChannel):
+    """Rasa's REST collector, with a safety message's urgency on the messages it collected."""
+
+    def __init__(self, messages: List[Dict[Text, Any]]) -> None:
+        super().__init__()
+        self.messages = messages  # the list the stock handler returns as the HTTP response
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        urgency = message_urgency(message)
+        first = len(self.messages)
+        await super().send_response(recipient_id, message)
+        if urgency:
+            for sent in self.messages[first:]:
+                sent["metadata"] = {"urgency": urgency}
+
+
 class ValidatedRestInput(RestInput):
     @classmethod
     def name(cls) -> Text:
@@ -120,7 +143,14 @@ class ValidatedRestInput(RestInput):
         return metadata
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        bp = super().blueprint(on_new_message)
+        async def keep_urgency(message: UserMessage) -> None:
+            # The stock handler answers with its collector's list; collect into that same list.
+            # (`?stream=true` uses a queue and stays as Rasa sends it.)
+            if type(message.output_channel) is CollectingOutputChannel:
+                message.output_channel = UrgencyCollectingOutputChannel(message.output_channel.messages)
+            await on_new_message(message)
+
+        bp = super().blueprint(keep_urgency)
         settings = load_settings()
 
         @bp.middleware("request")

@@ -10,10 +10,11 @@ token is configured (503).
 
 Its output channel also fixes a second problem: Rasa's ``TwilioOutput`` passes a
 response's ``custom`` dict straight to ``client.messages.create(**custom)``, so
-the red-flag responses' ``custom: {urgency: ...}`` raise ``TypeError`` inside
-Rasa's message handling. Here the urgency is shown as a "⚠️ " prefix on the
-text (as on the WhatsApp Cloud API channel) and custom data Twilio can't send
-is dropped.
+any ``custom`` key that is not an argument of Twilio's API (such as the
+``urgency`` the red-flag responses once carried there) raises ``TypeError`` inside
+Rasa's message handling. Here custom data Twilio can't send is dropped, and
+an urgent safety message (urgency in the response's ``metadata``) is shown with a
+"⚠️ " prefix on the text, as on the WhatsApp Cloud API channel.
 
 credentials.yml (use this *instead of* the plain `twilio:` block)::
 
@@ -60,10 +61,10 @@ class TwilioSignedOutput(TwilioOutput):
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         message = dict(message)
+        if message.get("text"):
+            message["text"] = with_urgency_marker(str(message["text"]), message)
         custom = message.get("custom")
         if isinstance(custom, dict):
-            if message.get("text"):
-                message["text"] = with_urgency_marker(str(message["text"]), custom)
             if not TWILIO_MESSAGE_KEYS & set(custom):
                 message.pop("custom")
             else:

@@ -50,7 +50,7 @@ from sqlalchemy.engine import Engine
 
 from clinic_bot.db import get_engine, metadata
 from clinic_bot.deliveries import DeliveryLog
-from clinic_bot.safety import load_table
+from clinic_bot.safety import load_table, message_urgency
 
 logger = logging.getLogger(__name__)
 
@@ -350,9 +350,14 @@ def _unique_title(title: str, seen: Set[str], limit: int) -> str:
     return candidate
 
 
-def with_urgency_marker(text: str, custom: Any) -> str:
-    if isinstance(custom, dict) and str(custom.get("urgency", "")).lower() in load_table().marked_urgencies:
-        if text and not text.startswith(URGENT_MARKER.strip()):
+def with_urgency_marker(text: str, message: Any) -> str:
+    """`text` with a warning sign in front when `message` (a bot response) is marked urgent.
+
+    Text-only channels cannot style a message, so the urgencies marked in
+    config/safety.yml get a visible marker; where the urgency is read from is
+    `clinic_bot.safety.message_urgency`."""
+    if text and message_urgency(message) in load_table().marked_urgencies:
+        if not text.startswith(URGENT_MARKER.strip()):
             return URGENT_MARKER + text
     return text
 
@@ -471,12 +476,9 @@ class WhatsAppOutput(OutputChannel):
         token = _SENDING.set(_Sending(staff_reply=bool(message.get("staff_reply"))))
         try:
             message = dict(message)
-            custom = message.get("custom")
-            if message.get("text") and isinstance(custom, dict):
-                # The safety level rides in `custom`; WhatsApp can't style text, so mark it instead.
-                message["text"] = with_urgency_marker(str(message["text"]), custom)
-                if not _custom_has_content(custom):
-                    message.pop("custom")
+            if message.get("text"):
+                # WhatsApp can't style text: an urgent safety message is marked instead.
+                message["text"] = with_urgency_marker(str(message["text"]), message)
             await super().send_response(recipient_id, message)
         except asyncio.CancelledError:
             raise
@@ -526,7 +528,8 @@ class WhatsAppOutput(OutputChannel):
         if isinstance(raw, dict) and raw.get("type"):
             await self._send(recipient_id, {k: v for k, v in raw.items() if k not in ("to", "messaging_product")})
         elif json_message.get("text"):
-            await self.send_text_message(recipient_id, with_urgency_marker(str(json_message["text"]), json_message))
+            # kwargs: the rest of the response, its `metadata` included
+            await self.send_text_message(recipient_id, with_urgency_marker(str(json_message["text"]), kwargs))
         else:
             logger.debug("whatsapp: custom payload without a WhatsApp form skipped (keys: %s)", sorted(json_message))
 
@@ -571,10 +574,6 @@ class WhatsAppOutput(OutputChannel):
             "body": {"text": body},
             "action": {"button": label, "sections": [{"title": shorten("Options", LIST_SECTION_TITLE_LIMIT), "rows": rows}]},
         }
-
-
-def _custom_has_content(custom: Dict[str, Any]) -> bool:
-    return bool(custom.get("text")) or isinstance(custom.get("whatsapp"), dict)
 
 
 def _graph_error_parts(body: str) -> Tuple[Optional[Any], str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import yaml
 
@@ -68,6 +68,25 @@ def load_table(path: Path = TABLE_FILE) -> SafetyTable:
         ml_escalate=float(decision.get("ml_escalate", 0.85)),
         ml_check=float(decision.get("ml_check", 0.3)),
     )
+
+
+def message_urgency(message: Any) -> Optional[str]:
+    """The urgency of one outgoing bot message, or None: the one place that knows where it rides.
+
+    Safety responses (domain/safety.yml) carry it in the response's `metadata`
+    (`metadata: {urgency: emergency}`). Rasa 3.6 keeps a response's extra keys in
+    `BotUttered.metadata` and `BotUttered.message()` hands them to every output
+    channel's `send_response`, so `message["metadata"]["urgency"]` is what the
+    channels read; the same shape is what our socket.io and REST channels send on.
+    It is not in `custom`: standard clients (rasa-webchat, Rasa's own REST and
+    socket.io outputs) drop or mangle a message that has a `custom` part, and
+    the safety advice would not be shown.
+    """
+    metadata = message.get("metadata") if isinstance(message, Mapping) else None
+    urgency = metadata.get("urgency") if isinstance(metadata, Mapping) else None
+    if not isinstance(urgency, str):
+        return None
+    return urgency.strip().lower() or None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,21 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   fi
 fi
 
+# rasa-webchat from the npm registry, pinned by tests/widget/webchat/package-lock.json,
+# for the browser test that embeds it (tests/widget/test_rasa_webchat.py).
+if ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing npm (Debian package)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+  else
+    echo "warning: npm missing and cannot be installed; the rasa-webchat browser test will be skipped" >&2
+  fi
+fi
+if command -v npm >/dev/null 2>&1; then
+  echo "==> rasa-webchat for its browser test (npm ci when node_modules is missing or stale)"
+  tests/widget/webchat/install.sh
+fi
+
 echo "==> rasa data validate"
 .venv/bin/rasa data validate --domain domain --data data --config config.yml 2>&1 | grep -v "is ignored: it is neither" | tail -5
 

@@ -6,7 +6,8 @@ response in pieces and loses the safety signal of red-flag messages:
 * the text is split on blank lines and each part is emitted as `{"text": ...}`
   without the response's `metadata`;
 * `custom` is emitted by `send_custom_json` as `sio.emit(event, **custom)`, so a
-  response with `custom: {urgency: emergency}` (domain/safety.yml) calls
+  response with `custom: {urgency: emergency}` (how domain/safety.yml marked
+  red-flag advice before it moved to `metadata`) calls
   `emit(..., urgency="emergency")` and raises `TypeError: AsyncServer.emit() got
   an unexpected keyword argument 'urgency'`. The text has already gone out by
   then, unmarked; the exception then aborts the rest of the turn: the actions
@@ -40,7 +41,13 @@ each bot response as ONE `bot_uttered` event:
     {"text": "...", "quick_replies": [{"content_type": "text", "title": ..., "payload": ...}],
      "custom": {...}, "metadata": {...}, "attachment": {...}}
 
-(keys only when present; a staff reply's `staff_reply` / `staff` go into `metadata`). To use it, credentials.yml names it instead of
+(keys only when present; a staff reply's `staff_reply` / `staff` go into `metadata`;
+a red-flag message's urgency is `metadata.urgency`, see
+clinic_bot.safety.message_urgency). Standard clients show such a message:
+rasa-webchat drops `metadata` and shows the text with its buttons, but shows
+nothing of a message that has a `custom` part. An empty message (rasa-webchat's
+default embed sends one when the chat is opened) starts the conversation with
+the greeting, see `user_text`. To use it, credentials.yml names it instead of
 `socketio:`, with the same settings:
 
     widget.rasa_channel.WidgetSocketIOInput:
@@ -105,6 +112,28 @@ def widget_message(message: Dict[Text, Any]) -> Dict[Text, Any]:
     if message.get("image") and "attachment" not in out:
         out["attachment"] = {"type": "image", "payload": {"src": message["image"]}}
     return out
+
+
+# what an empty message means on this channel: the person opened the chat (see user_text)
+OPENED_CHAT_PAYLOAD = "/greet"
+
+
+def user_text(message: Any) -> Optional[Text]:
+    """The text of a `user_uttered` event's `message`; an empty one is the greeting.
+
+    rasa-webchat 1.0.1 embedded as its README shows (no `initPayload`) emits
+    `user_uttered` with `{customData, session_id}` and no `message` as soon as
+    the chat is opened (its `trySendInitPayload`). Rasa would run the NLU on ""
+    and answer a question nobody asked: a junk turn in the patient's chat and in
+    the staff console. The person has just opened a clinic's chat and expects
+    it to greet them, as our own widget does by sending /greet: the disclaimer
+    with the emergency number, the greeting and its topic buttons. So a missing,
+    null, empty or whitespace-only message is that same /greet (an intent
+    payload: no NLU); anything else that is not text is ignored (None).
+    """
+    if message is None or (isinstance(message, str) and not message.strip()):
+        return OPENED_CHAT_PAYLOAD
+    return message if isinstance(message, str) else None
 
 
 class WidgetSocketIOOutput(SocketIOOutput):
@@ -188,8 +217,11 @@ class WidgetSocketIOInput(SocketIOInput):
                     metadata = {}
             if not isinstance(metadata, dict):
                 metadata = {}
+            text = user_text(data.get("message"))
+            if text is None:
+                return
             message = UserMessage(
-                data.get("message", ""), output_channel, sender_id, input_channel=self.name(), metadata=metadata
+                text, output_channel, sender_id, input_channel=self.name(), metadata=metadata
             )
             await on_new_message(message)
 

@@ -100,8 +100,9 @@ async def test_rasa_builtin_twilio_channel_accepts_unsigned_requests() -> None:
     assert len(s.received) == 1
 
 
-async def test_red_flag_custom_urgency_does_not_break_twilio_output() -> None:
-    """Rasa's TwilioOutput would call messages.create(urgency=...) and raise TypeError."""
+async def test_red_flag_urgency_is_marked_and_custom_does_not_break_twilio_output() -> None:
+    """The urgency comes from the response's `metadata`; a `custom` key Twilio does not know
+    would make Rasa's TwilioOutput call messages.create(urgency=...) and raise TypeError."""
     out = TwilioSignedInput("AC123", AUTH_TOKEN, "whatsapp:+15550001111").get_output_channel()
     assert isinstance(out, TwilioSignedOutput)
     sent: List[Dict[str, Any]] = []
@@ -110,7 +111,8 @@ async def test_red_flag_custom_urgency_does_not_break_twilio_output() -> None:
         sent.append(dict(message_data))
 
     out._send_message = fake_send  # no network: capture what would go to Twilio
-    await out.send_response("whatsapp:+447700900123", {"text": "Please call 999 now.", "custom": {"urgency": "emergency"}})
-    await out.send_response("whatsapp:+447700900123", {"text": "Samaritans: 116 123.", "custom": {"urgency": "crisis"}})
-    assert [m["body"] for m in sent] == ["⚠️ Please call 999 now.", "Samaritans: 116 123."]
+    await out.send_response("whatsapp:+447700900123", {"text": "Please call 999 now.", "metadata": {"urgency": "emergency"}})
+    await out.send_response("whatsapp:+447700900123", {"text": "Samaritans: 116 123.", "metadata": {"urgency": "crisis"}})
+    await out.send_response("whatsapp:+447700900123", {"text": "Hello.", "custom": {"urgency": "emergency"}})
+    assert [m["body"] for m in sent] == ["⚠️ Please call 999 now.", "Samaritans: 116 123.", "Hello."]
     assert all("urgency" not in m for m in sent)

@@ -499,17 +499,20 @@ async def test_long_text_with_buttons_keeps_body_under_interactive_limit(config:
     assert " ".join(texts(payloads[:-1]) + [payloads[-1]["interactive"]["body"]["text"]]) == text
 
 
-async def test_red_flag_custom_urgency_is_marked_in_the_text(config: WhatsAppConfig, graph: RecordingServer) -> None:
+async def test_red_flag_urgency_is_marked_in_the_text(config: WhatsAppConfig, graph: RecordingServer) -> None:
+    """The urgency comes from the response's `metadata` (domain/safety.yml), as BotUttered.message() passes it."""
     out = WhatsAppOutput(config)
     emergency = "Please call 999 now or go to A&E."
-    await out.send_response(WA_ID, {"text": emergency, "custom": {"urgency": "emergency"}, "utter_action": "utter_red_flag_safety"})
-    await out.send_response(WA_ID, {"text": "Contact NHS 111 today.", "custom": {"urgency": "urgent"}})
-    await out.send_response(WA_ID, {"text": "Talk to Samaritans on 116 123.", "custom": {"urgency": "crisis"}})
-    await out.send_response(WA_ID, {"custom": {"urgency": "emergency"}})  # nothing WhatsApp can show
-    await out.send_custom_json(WA_ID, {"text": "Call 999.", "urgency": "emergency"})
+    await out.send_response(WA_ID, {"text": emergency, "metadata": {"urgency": "emergency"}, "utter_action": "utter_red_flag_safety",
+                                    "custom": None, "buttons": None})
+    await out.send_response(WA_ID, {"text": "Contact NHS 111 today.", "metadata": {"urgency": "urgent"}})
+    await out.send_response(WA_ID, {"text": "Talk to Samaritans on 116 123.", "metadata": {"urgency": "crisis"}})
+    await out.send_response(WA_ID, {"text": "Facet joints are small joints.", "metadata": {"topic": "what_are_facet_joints"}})
+    await out.send_response(WA_ID, {"text": "Old marker.", "custom": {"urgency": "emergency"}})  # not read from custom, never dumped
+    await out.send_response(WA_ID, {"custom": {"text": "Call 999."}, "metadata": {"urgency": "emergency"}})
     assert texts([r.json() for r in graph.matching(MESSAGES_PATH)]) == [
         URGENT_MARKER + emergency, URGENT_MARKER + "Contact NHS 111 today.", "Talk to Samaritans on 116 123.",
-        URGENT_MARKER + "Call 999.",
+        "Facet joints are small joints.", "Old marker.", URGENT_MARKER + "Call 999.",
     ]
 
 

@@ -128,7 +128,7 @@ def test_red_flag_gets_emergency_advice_and_a_ticket(stack: Stack, recorder: Rec
     assert post_webhook(stack, notification(wa_id, text_message(wa_id, "I've wet myself and my legs are numb"))) == 200
     got = wait_reply(recorder, wa_id, lambda t: "999" in t and "straight away" in t)
     safety = next(reply_text(p) for p in got if "straight away" in reply_text(p))
-    assert safety.startswith("⚠️ ")  # urgency from the response's `custom` field
+    assert safety.startswith("⚠️ ")  # urgency from the response's `metadata`
     assert "Please call 999 now or go to A&E" in safety
     assert not any(reply_text(p).lstrip().startswith("{") for p in got)  # custom JSON never dumped at the person
 

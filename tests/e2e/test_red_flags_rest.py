@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from clinic_bot.db import get_engine
+from clinic_bot.safety import message_urgency
 from clinic_bot.tickets import TicketStore
 from tests.conftest import STAFF_HOOK_PATH, new_sender, rasa_api, rest_send
 
@@ -38,13 +39,12 @@ NEGATIVES = [
 
 
 def safety_advice(messages) -> dict:
-    """The safety message: Rasa's REST channel sends its text and its `custom`
-    urgency marker as two consecutive messages."""
-    for i, m in enumerate(messages):
-        urgency = (m.get("custom") or {}).get("urgency")
+    """The safety message: its text, with the urgency in its `metadata`
+    (channels/rest_validated.py keeps the response's urgency on REST replies)."""
+    for m in messages:
+        urgency = message_urgency(m)
         if urgency:
-            text = m.get("text") or (messages[i - 1].get("text", "") if i else "")
-            return {"urgency": urgency, "text": text}
+            return {"urgency": urgency, "text": m.get("text", "")}
     return {}
 
 
@@ -81,7 +81,7 @@ def test_each_category_escalates_with_the_right_advice(stack, recorder, category
 def test_negative_contexts_do_not_escalate(stack, text: str) -> None:
     sender = new_sender("neg")
     messages = rest_send(stack, sender, text)
-    assert not any((m.get("custom") or {}).get("urgency") for m in messages), messages
+    assert not any(message_urgency(m) for m in messages), messages
     assert not tickets_for(sender)
 
 

@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import yaml
 
 from clinic_bot.launcher import Stack
+from clinic_bot.safety import message_urgency
 from tests.conftest import new_sender, rasa_api, rest_send
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,9 +56,7 @@ def is_clear_answer(messages: Any) -> bool:
 
 
 def has_safety_message(messages: Any) -> bool:
-    return isinstance(messages, list) and any(
-        isinstance(m, dict) and isinstance(m.get("custom"), dict) and m["custom"].get("urgency") for m in messages
-    )
+    return isinstance(messages, list) and any(message_urgency(m) for m in messages)
 
 
 def raw_post(url: str, body: bytes, headers: Optional[Dict[str, str]] = None, timeout: float = 120.0) -> Tuple[int, bytes]:

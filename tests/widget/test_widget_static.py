@@ -128,22 +128,62 @@ class FakeSio:
         self.emitted.append(((event, data), {"room": room}))
 
 
-RED_FLAG_RESPONSE = {
+RED_FLAG_RESPONSE = {  # BotUttered.message() of a safety response (domain/safety.yml)
     "text": "Please call 999 now or go to A&E. Don't wait for a reply from us.",
-    "custom": {"urgency": "emergency"},
+    "metadata": {"urgency": "emergency"},
     "utter_action": "utter_red_flag_safety",
-    "buttons": None, "quick_replies": None, "image": None, "attachment": None, "elements": None,
+    "buttons": None, "quick_replies": None, "image": None, "attachment": None, "elements": None, "custom": None,
 }
 
 
-def test_stock_socketio_output_loses_the_urgency_of_a_red_flag_message() -> None:
-    """Why widget.rasa_channel exists: Rasa 3.6's output sends the text unmarked, then fails."""
+def safety_messages() -> Dict[str, Dict[str, Any]]:
+    """Every variant of utter_red_flag_safety as Rasa 3.6 hands it to an output channel.
+
+    Built the way Rasa builds it at run time (TemplatedNaturalLanguageGenerator,
+    create_bot_utterance, BotUttered.message()), from the real domain."""
+    from rasa.core.actions.action import create_bot_utterance
+    from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+
+    domain = Domain.load(str(ROOT / "domain"))
+    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+    numbers = {"emergency_number": "999", "emergency_department": "A&E", "urgent_advice": "NHS 111",
+               "crisis_line": "Samaritans on 116 123"}
+    out = {}
+    for urgency in ("emergency", "urgent", "crisis", None):
+        for about in ("self", "other"):
+            slots = {"red_flag_urgency": urgency, "red_flag_about": about, **numbers}
+            response = nlg.generate_from_slots("utter_red_flag_safety", slots, "socketio")
+            response["utter_action"] = "utter_red_flag_safety"
+            out[f"{urgency}/{about}"] = create_bot_utterance(response).message()
+    return out
+
+
+def test_rasa_carries_the_safety_urgency_in_metadata_to_the_output_channel() -> None:
+    """The urgency rides in the response's `metadata`: Rasa 3.6 keeps it through
+    BotUttered to `send_response`, and no safety message has a `custom` part
+    (rasa-webchat shows nothing of a message with one)."""
+    from clinic_bot.safety import message_urgency
+
+    messages = safety_messages()
+    assert {key: message_urgency(m) for key, m in messages.items()} == {
+        "emergency/self": "emergency", "emergency/other": "emergency", "urgent/self": "urgent",
+        "urgent/other": "urgent", "crisis/self": "crisis", "crisis/other": "crisis",
+        "None/self": "urgent", "None/other": "urgent",  # no category: the broad advice
+    }
+    assert all(m["text"] and not m.get("custom") for m in messages.values())
+
+
+def test_stock_socketio_output_drops_the_urgency_and_fails_on_custom() -> None:
+    """Why widget.rasa_channel exists: Rasa 3.6's output sends the text without its
+    metadata, and a response with a `custom` part raises after its text went out."""
     from rasa.core.channels.socketio import SocketIOOutput
 
     sio = FakeSio()
-    with pytest.raises(TypeError):
-        asyncio.run(SocketIOOutput(sio, "bot_uttered").send_response("room-1", copy.deepcopy(RED_FLAG_RESPONSE)))
+    asyncio.run(SocketIOOutput(sio, "bot_uttered").send_response("room-1", copy.deepcopy(RED_FLAG_RESPONSE)))
     assert sio.emitted == [(("bot_uttered", {"text": RED_FLAG_RESPONSE["text"]}), {"room": "room-1"})]
+    with pytest.raises(TypeError):
+        asyncio.run(SocketIOOutput(sio, "bot_uttered").send_response("room-1", {"text": "Hi", "custom": {"kind": "card"}}))
 
 
 def test_widget_output_sends_text_custom_metadata_and_buttons_together() -> None:
@@ -156,14 +196,25 @@ def test_widget_output_sends_text_custom_metadata_and_buttons_together() -> None
         "text": "Para one.\n\nPara two.", "metadata": {"topic": "should_i_rest"},
         "buttons": [{"title": "Should I rest?", "payload": '/choose_faq{"faq_topic":"should_i_rest"}'}],
     }))
-    asyncio.run(out.send_custom_json("room-1", {"urgency": "crisis"}))
+    asyncio.run(out.send_custom_json("room-1", {"kind": "card"}))
     assert [args[1] for args, _ in sio.emitted] == [
-        {"text": RED_FLAG_RESPONSE["text"], "custom": {"urgency": "emergency"}},
+        {"text": RED_FLAG_RESPONSE["text"], "metadata": {"urgency": "emergency"}},
         {"text": "Para one.\n\nPara two.", "metadata": {"topic": "should_i_rest"},
          "quick_replies": [{"content_type": "text", "title": "Should I rest?", "payload": '/choose_faq{"faq_topic":"should_i_rest"}'}]},
-        {"custom": {"urgency": "crisis"}},
+        {"custom": {"kind": "card"}},
     ]
     assert all(kw == {"room": "room-1"} for _, kw in sio.emitted)
+
+
+def test_widget_output_sends_every_safety_message_as_text_with_its_urgency() -> None:
+    """rasa-webchat shows a `bot_uttered` payload of `text` (+ `quick_replies`) once it
+    has set `metadata` aside, and nothing of one with any other key."""
+    from widget.rasa_channel import widget_message
+
+    for key, message in safety_messages().items():
+        payload = widget_message(message)
+        assert set(payload) == {"text", "metadata"}, (key, payload)
+        assert payload["metadata"] == {"urgency": message["metadata"]["urgency"]}
 
 
 class FakeServerSide:
@@ -225,6 +276,12 @@ def test_widget_input_channel_sessions_and_messages() -> None:
     with pytest.warns(UserWarning):
         asyncio.run(user_uttered("sid-2", {"message": "someone else's session", "session_id": known}))
     assert [(m.text, m.sender_id, m.input_channel, m.metadata) for m in received] == [("hello", known, "socketio", {})]
+
+    # rasa-webchat's default embed opens the chat with no `message` at all: the greeting
+    for opened in ({}, {"message": None}, {"message": ""}, {"message": " \n\t"}):
+        asyncio.run(user_uttered("sid-1", {**opened, "session_id": known, "customData": {"language": "en"}}))
+    asyncio.run(user_uttered("sid-1", {"message": 42, "session_id": known}))  # not text: ignored
+    assert [m.text for m in received[1:]] == ["/greet"] * 4
     assert isinstance(received[0].output_channel, WidgetSocketIOOutput)
     assert isinstance(channel.get_output_channel(), WidgetSocketIOOutput)
     assert channel.name() == "socketio"
