@@ -59,16 +59,22 @@ def sqlite_wal_on_connect(dbapi_conn: Any, _record: Any) -> None:
         cur.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for the project's database. `hide_parameters`: a database error names
-    the statement but not its values (a patient's message, a phone number) in logs."""
+def make_engine(url: str, *, own_file: bool = True) -> Engine:
+    """An engine on one of the project's databases, the one place engines are built.
+
+    `hide_parameters`: a database error names the statement but not its values (a
+    patient's message, a phone number) in logs. For SQLite, `own_file` (the project's
+    database) also switches the file to WAL; an engine on a file another program owns
+    (the console on Rasa's tracker) only deletes securely and waits while it writes,
+    from any thread."""
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
         path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-        if not path.exists():  # created owner-only, before SQLite creates it with the umask's mode
+        if own_file and not path.exists():  # created owner-only, before SQLite creates it with the umask's mode
             create_private(path)
-        engine = sa.create_engine(url, future=True, hide_parameters=True, connect_args={"timeout": 15})
-        sa.event.listen(engine, "connect", sqlite_wal_on_connect)
+        engine = sa.create_engine(url, future=True, hide_parameters=True,
+                                  connect_args={"timeout": 15, **({} if own_file else {"check_same_thread": False})})
+        sa.event.listen(engine, "connect", sqlite_wal_on_connect if own_file else sqlite_secure_on_connect)
         return engine
     return sa.create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
 
@@ -94,10 +100,22 @@ def add_missing_columns(engine: Engine) -> None:
                 conn.execute(sa.text(f"ALTER TABLE {engine.dialect.identifier_preparer.quote(table.name)} ADD COLUMN {ddl}"))
 
 
-@lru_cache(maxsize=8)
-def get_engine(url: str | None = None) -> Engine:
-    """One engine per URL per process; creates the project's tables (and new nullable columns) if missing."""
-    engine = make_engine(url or load_settings().db_url)
+def create_schema(engine: Engine) -> None:
+    """Create the project's tables (and new nullable columns) that are missing.
+
+    Explicit, so no table depends on which module happened to be imported first:
+    the shared core's tables are imported here; a process with tables of its own
+    (the console, the WhatsApp channel) imports them and calls this again."""
+    import clinic_bot.deliveries  # noqa: F401  (their tables join `metadata`)
+    import clinic_bot.tickets  # noqa: F401
+
     metadata.create_all(engine)
     add_missing_columns(engine)
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str | None = None) -> Engine:
+    """One engine per URL per process, with the shared core's schema in place."""
+    engine = make_engine(url or load_settings().db_url)
+    create_schema(engine)
     return engine

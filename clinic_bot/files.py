@@ -8,8 +8,10 @@ version is tightened the next time it is opened.
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 from pathlib import Path
+from typing import Optional
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
@@ -48,3 +50,18 @@ def write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     make_private(path)
+
+
+def kept_secret(var_dir: Path, name: str, *, create: bool = True, nbytes: int = 32) -> Optional[str]:
+    """The secret kept in var/secrets/<name> (owner-only); generated once if missing and
+    `create`, else None. The one writer of generated secrets (launcher, console --dev-secret)."""
+    path = Path(var_dir) / "secrets" / name
+    if path.exists():
+        make_private(path)
+        return path.read_text().strip()
+    if not create:
+        return None
+    private_dir(path.parent)
+    value = secrets.token_urlsafe(nbytes)
+    write_private(path, value)
+    return value

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import shlex
 import signal
 import socket
@@ -20,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from clinic_bot.files import PRIVATE_UMASK, make_private, private_dir, write_private
+from clinic_bot.files import PRIVATE_UMASK, kept_secret, make_private, private_dir, write_private
 from clinic_bot.logs import LogPump, open_pump
 from clinic_bot.origins import default_widget_origins
 from clinic_bot.rasa_api import auth_headers
-from clinic_bot.settings import PROJECT_ROOT, load_settings
+from clinic_bot.settings import PROJECT_ROOT, env as settings_env, load_settings
 
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "facet-assistant.tar.gz"
@@ -54,17 +53,7 @@ def wait_http(url: str, timeout_s: float, proc: Optional[subprocess.Popen] = Non
 
 def load_or_create_secret(var_dir: Path, env_name: str) -> str:
     """A secret from the environment, else one generated once and kept in var/secrets/."""
-    token = os.environ.get(env_name, "").strip()
-    if token:
-        return token
-    path = var_dir / "secrets" / env_name.lower()
-    private_dir(path.parent)
-    if path.exists():
-        make_private(path)
-        return path.read_text().strip()
-    token = secrets.token_urlsafe(32)
-    write_private(path, token)
-    return token
+    return settings_env(env_name) or kept_secret(var_dir, env_name.lower()) or ""
 
 
 @dataclass
@@ -144,7 +133,7 @@ class Stack:
             WIDGET_SESSION_SECRET=self.widget_session_secret,
             STAFF_WEBHOOK_SECRET=self.staff_webhook_secret,
             WIDGET_ORIGINS=env.get("WIDGET_ORIGINS") or " ".join(default_widget_origins(self.widget_url)),
-            RASA_TELEMETRY_ENABLED=env.get("RASA_TELEMETRY_ENABLED") or "false",
+            RASA_TELEMETRY_ENABLED=settings_env("RASA_TELEMETRY_ENABLED"),
             SQLALCHEMY_SILENCE_UBER_WARNING="1",
             TF_CPP_MIN_LOG_LEVEL="2",
             HF_HUB_OFFLINE="1",
@@ -190,7 +179,7 @@ class Stack:
                     "run", "--model", str(self.model), "--enable-api",
                     "--interface", self.host, "--port", str(self.rasa_port),
                     "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-                    "--endpoints", os.environ.get("RASA_ENDPOINTS", str(PROJECT_ROOT / "endpoints.yml")),
+                    "--endpoints", str(load_settings().endpoints_path),
                 ],
                 f"{self.rasa_url}/",
                 self.rasa_url,
@@ -313,12 +302,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not DEFAULT_MODEL.exists():
         print(f"no trained model at {DEFAULT_MODEL}; run `make run`", file=sys.stderr)
         return 1
+    settings = load_settings()
     stack = Stack(
-        rasa_port=int(os.environ.get("RASA_PORT", 5005)),
-        action_port=int(os.environ.get("ACTION_PORT", 5055)),
-        console_port=int(os.environ.get("CONSOLE_PORT", 5080)),
-        widget_port=int(os.environ.get("WIDGET_PORT", 8080)),
-        host=os.environ.get("BIND_HOST", "127.0.0.1"),
+        var_dir=settings.var_dir,
+        rasa_port=settings.rasa_port,
+        action_port=settings.action_port,
+        console_port=settings.console_port,
+        widget_port=settings.widget_port,
+        host=settings.bind_host,
     )
     if args.shell:
         stack.with_console = stack.with_widget = False

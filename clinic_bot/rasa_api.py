@@ -11,10 +11,8 @@ proxies). `python -m clinic_bot.rasa_api token` prints one for curl.
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
-from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 from urllib.parse import quote
 
@@ -22,7 +20,7 @@ import aiohttp
 import jwt
 
 from clinic_bot import names
-from clinic_bot.settings import PROJECT_ROOT, load_settings
+from clinic_bot.settings import load_settings
 
 RESUME_TEXT = "You're chatting with the clinic's automated assistant again. Ask me anything about facet joint pain."
 
@@ -107,8 +105,9 @@ class RasaApi:
 def main(argv: Optional[List[str]] = None) -> int:
     """`python -m clinic_bot.rasa_api token`: a 5-minute admin JWT for curl."""
     args = sys.argv[1:] if argv is None else argv
-    secret = load_settings().rasa_jwt_secret
-    kept = Path(os.environ.get("CLINIC_VAR_DIR") or PROJECT_ROOT / "var") / "secrets" / "rasa_jwt_secret"
+    settings = load_settings()
+    secret = settings.rasa_jwt_secret
+    kept = settings.var_dir / "secrets" / "rasa_jwt_secret"
     if not secret and kept.is_file():
         secret = kept.read_text().strip()
     if args != ["token"] or not secret:

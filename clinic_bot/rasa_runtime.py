@@ -51,7 +51,7 @@ from sqlalchemy.engine import Engine
 from clinic_bot import message_guard
 from clinic_bot.db import sqlite_wal_on_connect
 from clinic_bot.logs import install as install_log_redaction
-from clinic_bot.settings import load_settings
+from clinic_bot.settings import env, load_settings
 
 
 @functools.lru_cache(maxsize=None)
@@ -97,7 +97,7 @@ def server_argv(argv: List[str], jwt_secret: str) -> List[str]:
 
 def main() -> None:
     install_log_redaction()  # no patient text in the server's logs (clinic_bot/logs.py)
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    os.environ["RASA_TELEMETRY_ENABLED"] = env("RASA_TELEMETRY_ENABLED")  # off unless the clinic says otherwise
     settings = load_settings()
     # read by Sanic when Rasa creates its app (SANIC_ prefixed settings)
     os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(settings.max_request_bytes))

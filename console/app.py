@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import os
 import itertools
 import logging
 import sys
@@ -19,11 +18,10 @@ from sanic import Request, Sanic
 from sanic.exceptions import MethodNotSupported, NotFound, SanicException
 from sanic.response import HTTPResponse
 
-from clinic_bot.db import get_engine
 from clinic_bot.deliveries import DeliveryLog
 from clinic_bot.logs import install as install_log_redaction
+from clinic_bot.settings import load_settings
 from clinic_bot.tickets import TicketStore
-from console import tables  # noqa: F401  (registers the console tables before create_all)
 from console.auth import UserStore
 from console.reconcile import reconcile
 from console.config import ConfigError, ConsoleConfig, load_config
@@ -32,6 +30,7 @@ from console.repositories.conversations import ConversationRepository
 from console.repositories.erasure import Eraser
 from console.repositories.events import tracker_engine
 from console.sessions import SessionStore
+from console.tables import console_engine
 from console.throttle import LoginThrottle
 from console.views import admin, auth, conversations, queue, reports
 from console.web import HERE, STATIC_ROUTE_NAME, Services, authenticate, load_timezone, make_templates, render, security_headers
@@ -41,7 +40,7 @@ _names = itertools.count()
 
 
 def build_services(config: ConsoleConfig) -> Services:
-    engine = get_engine(config.db_url)
+    engine = console_engine(config.db_url)
     users = UserStore(engine)
     tickets = TicketStore(engine)
     deliveries = DeliveryLog(engine)
@@ -128,7 +127,7 @@ async def retention_forever(app: Sanic) -> None:
 
 async def reconcile_forever(app: Sanic) -> None:
     """Finish escalations that were in flight while the action server was down."""
-    every = float(os.environ.get("RECONCILE_EVERY_S", "20"))
+    every = load_settings().reconcile_every_s
     services = app.ctx.services
     while True:
         try:

@@ -23,12 +23,11 @@ import sys
 from datetime import datetime, timezone
 from typing import List, Optional, TextIO
 
-from clinic_bot.db import get_engine
 from clinic_bot.settings import load_settings
-from console import tables  # noqa: F401
 from console.auth import ROLES, AccountError, UserStore
 from console.config import ConfigError, load_secret_key, retention_days_default, tracker_db_url
 from console.repositories.audit import AuditLog
+from console.tables import console_engine
 from console.throttle import LoginThrottle
 
 
@@ -54,7 +53,7 @@ def _eraser():
     from console.repositories.events import tracker_engine
 
     secret = load_secret_key(required=False) or ""
-    return Eraser(tracker_engine(tracker_db_url()), get_engine(load_settings().db_url), secret)
+    return Eraser(tracker_engine(tracker_db_url()), console_engine(load_settings().db_url), secret)
 
 
 def main(argv: Optional[List[str]] = None, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
@@ -83,7 +82,7 @@ def main(argv: Optional[List[str]] = None, stdin: TextIO = sys.stdin, out: TextI
     p.add_argument("--days", type=int, default=None, help="default: CONSOLE_RETENTION_DAYS, else 365")
     args = parser.parse_args(argv)
 
-    engine = get_engine(load_settings().db_url)
+    engine = console_engine(load_settings().db_url)
     users, audit = UserStore(engine), AuditLog(engine)
     try:
         if args.command == "create-user":

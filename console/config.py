@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
 
-from clinic_bot.files import private_dir, write_private
-from clinic_bot.settings import PROJECT_ROOT, load_settings
+from clinic_bot.files import kept_secret
+from clinic_bot.settings import load_settings
 
 MIN_SECRET_LEN = 32
 SECRET_FILE = Path("secrets") / "console_secret_key"
@@ -21,12 +20,8 @@ class ConfigError(RuntimeError):
     """The console cannot start with this configuration; the message says what to fix."""
 
 
-def _env(name: str, default: str = "") -> str:
-    return os.environ.get(name, "").strip() or default
-
-
 def var_dir() -> Path:
-    return Path(_env("CLINIC_VAR_DIR", str(PROJECT_ROOT / "var")))
+    return load_settings().var_dir
 
 
 def load_secret_key(*, dev: bool = False, required: bool = True) -> Optional[str]:
@@ -35,21 +30,13 @@ def load_secret_key(*, dev: bool = False, required: bool = True) -> Optional[str
     Without it the console refuses to start, unless `dev` is set: then a key is
     generated once and kept in var/secrets/console_secret_key (mode 0600).
     """
-    key = _env("CONSOLE_SECRET_KEY")
+    key = load_settings().console_secret_key
     if key:
         if len(key) < MIN_SECRET_LEN:
             raise ConfigError(f"CONSOLE_SECRET_KEY is too short ({len(key)} characters; use at least {MIN_SECRET_LEN})")
         return key
-    path = var_dir() / SECRET_FILE
     if dev or not required:
-        if path.exists():
-            return path.read_text().strip()
-        if not dev:
-            return None
-        private_dir(path.parent)
-        key = secrets.token_urlsafe(48)
-        write_private(path, key)
-        return key
+        return kept_secret(var_dir(), SECRET_FILE.name, create=dev, nbytes=48)
     raise ConfigError(
         "CONSOLE_SECRET_KEY is not set. Put a long random value in the environment (e.g. in .env:\n"
         "  CONSOLE_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))')\n"
@@ -63,7 +50,7 @@ _ENV_REF = re.compile(r"\$\{([^}:]+)\}")
 def _expand(value: Any) -> Any:
     """Rasa-style ${VAR} expansion; an unset variable expands to ''."""
     if isinstance(value, str):
-        return _ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), value)
+        return _ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), value)  # as Rasa expands endpoints.yml
     return value
 
 
@@ -75,10 +62,10 @@ def tracker_db_url() -> str:
     ${ENV} placeholders, through Rasa's own SQLTrackerStore.get_db_url. An
     empty sqlite path falls back to var/tracker.db, where the launcher puts it.
     """
-    explicit = _env("CONSOLE_TRACKER_DB_URL")
-    if explicit:
-        return explicit
-    path = Path(_env("RASA_ENDPOINTS", str(PROJECT_ROOT / "endpoints.yml")))
+    settings = load_settings()
+    if settings.console_tracker_db_url:
+        return settings.console_tracker_db_url
+    path = settings.endpoints_path
     with path.open(encoding="utf-8") as fh:
         section = (yaml.safe_load(fh) or {}).get("tracker_store") or {}
     kw = {k: _expand(v) for k, v in section.items()}
@@ -86,7 +73,7 @@ def tracker_db_url() -> str:
         raise ConfigError(f"{path}: the console needs Rasa's SQL tracker store (tracker_store: type: SQL)")
     dialect = kw.get("dialect") or "sqlite"
     if dialect == "sqlite":
-        db = kw.get("db") or _env("RASA_TRACKER_DB") or str(var_dir() / "tracker.db")
+        db = kw.get("db") or str(settings.tracker_db)
         return f"sqlite:///{Path(db).resolve()}"
     from rasa.core.tracker_store import SQLTrackerStore
 
@@ -126,11 +113,10 @@ class ConsoleConfig:
 
 
 def retention_days_default() -> int:
-    return int(_env("CONSOLE_RETENTION_DAYS", "365"))
+    return load_settings().console_retention_days
 
 
-def _non_negative(name: str, default: str) -> float:
-    raw = _env(name, default)
+def _non_negative(name: str, raw: str) -> float:
     try:
         value = float(raw)
     except ValueError:
@@ -141,24 +127,25 @@ def _non_negative(name: str, default: str) -> float:
 
 
 def load_config(*, dev_secret: bool = False) -> ConsoleConfig:
-    dev = dev_secret or _env("CONSOLE_DEV_SECRET") in ("1", "true", "yes")
-    secure = _env("CONSOLE_COOKIE_SECURE", "auto").lower()
+    settings = load_settings()
+    dev = dev_secret or settings.console_dev_secret
+    secure = settings.console_cookie_secure
     secure = {"1": "always", "true": "always", "yes": "always", "0": "never", "false": "never", "no": "never"}.get(secure, secure)
     if secure not in ("auto", "always", "never"):
         raise ConfigError("CONSOLE_COOKIE_SECURE must be auto, always or never")
     return ConsoleConfig(
         secret_key=load_secret_key(dev=dev) or "",
-        db_url=load_settings().db_url,
+        db_url=settings.db_url,
         tracker_db_url=tracker_db_url(),
         cookie_secure=secure,
-        session_idle_minutes=int(_env("CONSOLE_SESSION_IDLE_MINUTES", "30")),
-        session_max_hours=int(_env("CONSOLE_SESSION_MAX_HOURS", "12")),
-        retention_days=retention_days_default(),
-        retention_every_hours=_non_negative("CONSOLE_RETENTION_EVERY_HOURS", "24"),
-        low_confidence=float(_env("CONSOLE_LOW_CONFIDENCE", "0.6")),
-        timezone=_env("CONSOLE_TIMEZONE", "Europe/London"),
-        account_max_failures=int(_env("CONSOLE_LOCKOUT_ACCOUNT_FAILURES", "5")),
-        ip_max_failures=int(_env("CONSOLE_LOCKOUT_IP_FAILURES", "20")),
-        lockout_base_seconds=int(_env("CONSOLE_LOCKOUT_BASE_SECONDS", "30")),
-        lockout_max_seconds=int(_env("CONSOLE_LOCKOUT_MAX_SECONDS", "900")),
+        session_idle_minutes=settings.console_session_idle_minutes,
+        session_max_hours=settings.console_session_max_hours,
+        retention_days=settings.console_retention_days,
+        retention_every_hours=_non_negative("CONSOLE_RETENTION_EVERY_HOURS", settings.console_retention_every_hours),
+        low_confidence=settings.console_low_confidence,
+        timezone=settings.console_timezone,
+        account_max_failures=settings.console_lockout_account_failures,
+        ip_max_failures=settings.console_lockout_ip_failures,
+        lockout_base_seconds=settings.console_lockout_base_seconds,
+        lockout_max_seconds=settings.console_lockout_max_seconds,
     )

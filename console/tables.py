@@ -6,9 +6,9 @@ so comparisons behave the same on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
-import clinic_bot.tickets  # noqa: F401  (the tickets table must be on the metadata before create_all)
-from clinic_bot.db import metadata
+from clinic_bot.db import create_schema, get_engine, metadata
 
 users_table = sa.Table(
     "console_users",
@@ -59,3 +59,10 @@ audit_table = sa.Table(
     sa.Column("detail", sa.Text, nullable=True),
     sa.Column("ip", sa.String(64), nullable=True),
 )
+
+
+def console_engine(url: str) -> Engine:
+    """The project's database with the console's tables in place (explicitly, not by import order)."""
+    engine = get_engine(url)
+    create_schema(engine)
+    return engine

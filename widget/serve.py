@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import os
 from pathlib import Path
 from string import Template
 from typing import Dict, List, Optional
@@ -28,6 +27,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from clinic_bot.profile import ClinicProfile, load_profile
+from clinic_bot.settings import load_settings
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -163,11 +163,12 @@ def build_app(rasa_url: str, profile: Optional[ClinicProfile] = None, name: str 
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    settings = load_settings()
     parser = argparse.ArgumentParser(description="Serve the demo clinic website with the chat widget")
-    parser.add_argument("--host", default=os.environ.get("WIDGET_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("WIDGET_PORT", 8080)))
+    parser.add_argument("--host", default=settings.widget_host)
+    parser.add_argument("--port", type=int, default=settings.widget_port)
     parser.add_argument(
-        "--rasa-url", default=os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
+        "--rasa-url", default=settings.rasa_url,
         help="the Rasa server as the visitor's browser reaches it",
     )
     args = parser.parse_args(argv)

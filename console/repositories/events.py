@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 import console  # noqa: F401  (silences SQLAlchemy's 2.0 banner before Rasa's import)
-from clinic_bot.db import sqlite_secure_on_connect
-from clinic_bot.files import PRIVATE_DIR
+from clinic_bot.db import make_engine
 from rasa.core.tracker_store import SQLTrackerStore
 
 events_table: sa.Table = SQLTrackerStore.SQLEvent.__table__
@@ -24,17 +22,10 @@ events_table: sa.Table = SQLTrackerStore.SQLEvent.__table__
 
 @lru_cache(maxsize=8)
 def tracker_engine(url: str) -> Engine:
-    """An engine on Rasa's tracker database. It never changes the file's settings
-    (no journal-mode pragma): it only waits politely while Rasa writes. Its
-    connections delete securely (erasure runs through them) and keep the file
-    owner-only (clinic_bot.db.sqlite_secure_on_connect)."""
-    if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-        engine = sa.create_engine(url, future=True, hide_parameters=True,
-                                  connect_args={"timeout": 15, "check_same_thread": False})
-        sa.event.listen(engine, "connect", sqlite_secure_on_connect)
-        return engine
-    return sa.create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
+    """An engine on Rasa's tracker database: it never changes the file's settings (no
+    journal-mode pragma), only waits politely while Rasa writes; erasure runs through
+    its connections, which delete securely (clinic_bot.db.make_engine)."""
+    return make_engine(url, own_file=False)
 
 
 def has_events_table(engine: Engine) -> bool:
