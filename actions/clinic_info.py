@@ -49,6 +49,6 @@ class ActionClinicInfo(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        answer = ANSWERS.get(intent, _contact)
+        answer = ANSWERS.get(intent or "", _contact)
         dispatcher.utter_message(text=answer(cached_profile()).strip())
         return []

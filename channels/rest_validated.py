@@ -164,7 +164,7 @@ class ValidatedRestInput(RestInput):
             if not limiter.allow(request.ip or "unknown"):
                 wait = math.ceil(limiter.retry_after(request.ip or "unknown")) or 1
                 return _json_error(429, f"too many messages from this address; try again in {wait} s", **{"Retry-After": str(wait)})
-            sender = await self._extract_sender(request)
+            sender = await self._extract_sender(request) or ""
             owner = await conversation_owner(request, sender)
             if owner not in (None, self.name()):
                 return _json_error(403, "this conversation belongs to another channel")

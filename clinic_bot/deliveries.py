@@ -54,10 +54,9 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _aware(value: Optional[datetime]) -> Optional[datetime]:
-    if value is not None and value.tzinfo is None:  # SQLite hands back naive UTC
-        return value.replace(tzinfo=timezone.utc)
-    return value
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive UTC; the columns are never null."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ production.
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -179,10 +180,10 @@ class ExpiringLogFile(RotatingFileHandler):
         else:
             self.expire()
 
-    def _open(self) -> IO[str]:
+    def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
         make_private(Path(self.baseFilename))
-        return os.fdopen(fd, "a", encoding=self.encoding, errors="replace")
+        return io.TextIOWrapper(os.fdopen(fd, "ab"), encoding=self.encoding or "utf-8", errors="replace")
 
     def due(self) -> bool:
         return time.time() - self.opened_at >= self.max_age_s

@@ -95,7 +95,7 @@ class RasaApi:
 
     async def resume_bot(self, conversation_id: str, staff_name: str) -> Dict[str, Any]:
         """Hand the conversation back to the assistant."""
-        events = [
+        events: List[Dict[str, Any]] = [
             {"event": "slot", "name": names.SLOT_HANDOFF, "value": False},
             {"event": "bot", "text": RESUME_TEXT, "metadata": {"handoff_resumed_by": staff_name}},
         ]

@@ -91,7 +91,7 @@ def create_app(config: Optional[ConsoleConfig] = None, name: Optional[str] = Non
     for module in (auth, queue, conversations, reports, admin):
         app.blueprint(module.bp)
     app.register_middleware(authenticate, "request")
-    app.register_middleware(security_headers, "response")
+    app.register_middleware(security_headers, "response")  # type: ignore[arg-type]  # Sanic's stub types request middleware only
     app.error_handler.add(NotFound, _error)
     app.error_handler.add(MethodNotSupported, _error)
     app.error_handler.add(Exception, _error)
@@ -151,8 +151,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     app = create_app(config, name="clinic_console")
-    app.add_task(reconcile_forever)
-    app.add_task(retention_forever)
+    app.add_task(reconcile_forever)  # type: ignore[arg-type]  # Sanic passes the app to a callable task
+    app.add_task(retention_forever)  # type: ignore[arg-type]
     # No access log: even with opaque references, request lines are not needed in logs.
     app.run(host=args.host, port=args.port, access_log=False, debug=False, motd=False)
     return 0

@@ -76,8 +76,8 @@ def default_display_name(username: str) -> str:
 
     Patients see this on staff replies instead of the login name, which is half
     of a console credential."""
-    first = re.split(r"[^a-z]+", (username or "").lower())
-    first = next((part for part in first if len(part) >= 2), "")
+    parts = re.split(r"[^a-z]+", (username or "").lower())
+    first = next((part for part in parts if len(part) >= 2), "")
     return first.capitalize() if first else FALLBACK_DISPLAY_NAME
 
 
@@ -124,7 +124,7 @@ class UserStore:
             conn.execute(users_table.insert().values(
                 username=username, role=role, password_hash=pw_hash, active=True, created_at=time.time(),
                 display_name=display))
-        return self.get_by_name(username)
+        return self._must_get(username)
 
     def get_by_name(self, username: str) -> Optional[User]:
         with self.engine.connect() as conn:
@@ -148,7 +148,7 @@ class UserStore:
         with self.engine.begin() as conn:
             conn.execute(users_table.update().where(users_table.c.id == user.id).values(active=False, disabled_at=time.time()))
             conn.execute(sessions_table.delete().where(sessions_table.c.user_id == user.id))
-        return self.get(user.id)
+        return self._must_get(username)
 
     def set_display_name(self, username: str, display_name: str) -> User:
         user = self.get_by_name(username)
@@ -157,7 +157,13 @@ class UserStore:
         with self.engine.begin() as conn:
             conn.execute(users_table.update().where(users_table.c.id == user.id)
                          .values(display_name=normalise_display_name(display_name)))
-        return self.get(user.id)
+        return self._must_get(username)
+
+    def _must_get(self, username: str) -> User:
+        user = self.get_by_name(username)
+        if user is None:  # deleted between the write and the read
+            raise AccountError(f"no user {username!r}")
+        return user
 
     def set_password(self, username: str, password: str) -> None:
         user = self.get_by_name(username)
@@ -177,7 +183,7 @@ class UserStore:
         stored = row._mapping["password_hash"] if row else None
         if not verify_password(stored, password) or row is None or not row._mapping["active"]:
             return None
-        if _hasher.check_needs_rehash(stored):
+        if stored and _hasher.check_needs_rehash(stored):
             with self.engine.begin() as conn:
                 conn.execute(users_table.update().where(users_table.c.id == row._mapping["id"])
                              .values(password_hash=_hasher.hash(password)))

@@ -107,12 +107,12 @@ async def run_sync(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 # -- route markers ---------------------------------------------------------------
 def public(handler: Callable) -> Callable:
-    handler.console_public = True
+    setattr(handler, "console_public", True)
     return handler
 
 
 def data_endpoint(handler: Callable) -> Callable:
-    handler.console_data = True
+    setattr(handler, "console_data", True)
     return handler
 
 
@@ -128,7 +128,7 @@ def requires(permission: str) -> Callable[[Callable], Callable]:
                               message="Your role does not allow this. Ask an admin if you need it.")
             return await handler(request, *args, **kwargs)
 
-        guarded.console_permission = permission
+        setattr(guarded, "console_permission", permission)
         return guarded
 
     return wrap
@@ -209,7 +209,7 @@ async def authenticate(request: Request) -> Optional[HTTPResponse]:
         if is_public(request):  # the login form: bound to the signed pre-login cookie
             ok = csrf.check_token(svc.config.secret_key, login_nonce(request), provided, purpose="login")
         else:
-            ok = csrf.check_token(svc.config.secret_key, session.token, provided)
+            ok = session is not None and csrf.check_token(svc.config.secret_key, session.token, provided)
         if not ok:
             return response.text("CSRF token missing or invalid\n", status=403)
     return None

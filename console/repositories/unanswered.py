@@ -88,10 +88,8 @@ def _confidence(info: UserMessageInfo) -> Optional[float]:
         return info.topic_confidence
     if info.fallback:
         return info.original_confidence
-    values = [info.confidence]
-    if info.intent == "faq":
-        values.append(info.topic_confidence)
-    values = [v for v in values if v is not None]
+    candidates = [info.confidence, info.topic_confidence if info.intent == "faq" else None]
+    values = [v for v in candidates if v is not None]
     return min(values) if values else None
 
 
@@ -103,7 +101,8 @@ def scan_unanswered(engine: Engine, low_confidence: float, start: Optional[float
     )
     q = in_time_range(q, start, end)
     sender_list = list(senders) if senders is not None else None
-    batches = [sender_list[i:i + 500] for i in range(0, len(sender_list), 500)] if sender_list is not None else [None]
+    batches: List[Optional[List[str]]] = (
+        [sender_list[i:i + 500] for i in range(0, len(sender_list), 500)] if sender_list is not None else [None])
     items: List[UnansweredItem] = []
     with engine.connect() as conn:
         for batch in batches:
@@ -117,10 +116,10 @@ def scan_unanswered(engine: Engine, low_confidence: float, start: Optional[float
                         items.append(item)
                     last_user[sender] = item if not info.is_payload else None
                 elif action == CORE_FALLBACK_ACTION:
-                    item = last_user.get(sender)
-                    if item is not None and not item.kind:
-                        item.kind = "core_fallback"
-                        items.append(item)
+                    pending = last_user.get(sender)
+                    if pending is not None and not pending.kind:
+                        pending.kind = "core_fallback"
+                        items.append(pending)
                     last_user[sender] = None
     items.sort(key=lambda i: i.at)
     return items

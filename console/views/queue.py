@@ -1,6 +1,8 @@
 """The home page: the escalation queue, and acting on tickets."""
 from __future__ import annotations
 
+from typing import Optional
+
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
@@ -23,7 +25,7 @@ async def queue(request: Request) -> HTTPResponse:
     return await render_page(request, "queue.html", tickets=tickets, refs=refs, failures=failures)
 
 
-async def _set_status(request: Request, ticket_id: int, status: str, note: str = None) -> HTTPResponse:
+async def _set_status(request: Request, ticket_id: int, status: str, note: Optional[str] = None) -> HTTPResponse:
     svc = services(request)
     back = safe_next(form_value(request, "next"))
     try:
