@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: rasa-env run test venv spacy model train validate pytest e2e nlu-report redflag-report blind-report bench shell clean-model model-inputs
+.PHONY: lint rasa-env run test venv spacy model train validate pytest e2e nlu-report redflag-report blind-report bench shell clean-model model-inputs
 
 run: model
 	@bash scripts/run.sh
@@ -69,6 +69,14 @@ shell: model
 # The plain Rasa CLI (README, "Plain Rasa"): var/rasa.env holds what endpoints.yml reads.
 rasa-env: $(VENV)/.lock.sha256
 	@$(PY) -m clinic_bot.launcher --write-env
+
+# Lint and types of the project's own code (ruff.toml, mypy.ini); make test runs it first.
+LINTED := actions bench channels clinic_bot components console scripts tests widget
+lint: $(VENV)/.lock.sha256
+	@echo "==> ruff (lint, format) and mypy"
+	@$(VENV)/bin/ruff check $(LINTED)
+	@$(VENV)/bin/ruff format --check $(LINTED)
+	@$(VENV)/bin/mypy actions channels clinic_bot components console widget
 
 clean-model:
 	rm -rf models/*.tar.gz
