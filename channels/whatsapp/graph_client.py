@@ -27,15 +27,15 @@ class GraphClient:
 
     def __init__(self, config: WhatsAppConfig, engine: Optional[Engine] = None) -> None:
         self.config = config
-        self.records = DeliveryRecorder(engine)
+        self.deliveries = DeliveryRecorder(engine)
 
     async def send(self, recipient_id: Text, message: Dict[str, Any]) -> bool:
         """Send `message` (a Graph message object without `to`); True if WhatsApp accepted it."""
         payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": str(recipient_id), **message}
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         headers = {"Authorization": f"Bearer {self.config.access_token}", "Content-Type": "application/json"}
         staff_reply = is_staff_reply()
         try:
+            body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
             outcome = await post_with_retries(self.config.messages_url, body, headers, self.config.retry_policy)
         except asyncio.CancelledError:
             raise
@@ -48,7 +48,7 @@ class GraphClient:
             return False
         message_id = graph_message_id(outcome.body)
         if staff_reply and message_id:  # so a later `failed` status lands on this reply
-            await self.records.sent(recipient_id, message_id)
+            await self.deliveries.sent(recipient_id, message_id)
         return True
 
     async def _failed(self, payload: Dict[str, Any], staff_reply: bool, attempts: int,
@@ -56,7 +56,7 @@ class GraphClient:
         error_code, reason, detail = failure
         logger.warning("whatsapp: sending a %s message to %s failed after %d attempt(s): %s",
                        payload.get("type"), mask_phone(payload.get("to")), attempts, detail)
-        await self.records.send_failed(payload.get("to"), error_code=error_code, reason=redact(reason or detail, 300),
+        await self.deliveries.send_failed(payload.get("to"), error_code=error_code, reason=redact(reason or detail, 300),
                                        staff_reply=staff_reply)
 
 
