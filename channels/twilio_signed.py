@@ -39,7 +39,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from channels.whatsapp import with_urgency_marker
+from channels.urgency_marker import with_urgency_marker
 
 logger = logging.getLogger(__name__)
 

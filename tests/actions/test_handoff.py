@@ -9,7 +9,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from clinic_bot import escalation
 from actions.handoff import ActionEscalateRedFlag, ActionRequestHuman
 from clinic_bot.db import get_engine
-from clinic_bot.notify import post_with_retries, sign
+from clinic_bot.notify import post_staff_webhook
+from clinic_bot.signatures import sign
 from clinic_bot.tickets import TicketError, TicketStore
 from tests.actions.conftest import make_tracker
 from tests.fakes import RecordingServer
@@ -142,7 +143,7 @@ def test_queue_orders_by_urgency_then_age_and_closed_tickets_stay_closed(db_url)
 
 
 async def test_notification_body_is_signed_when_a_secret_is_set(hook) -> None:
-    result = await post_with_retries(hook.url + "/signed", {"a": 1}, secret="s3cret", retries=1)
+    result = await post_staff_webhook(hook.url + "/signed", {"a": 1}, secret="s3cret", retries=1)
     assert result.ok
     req = hook.matching("/signed")[0]
     assert req.headers["X-Clinic-Signature-256"] == sign(req.body, "s3cret")
@@ -150,5 +151,5 @@ async def test_notification_body_is_signed_when_a_secret_is_set(hook) -> None:
 
 async def test_client_errors_are_not_retried(hook) -> None:
     hook.script("/bad", default=(400, {}, 0.0))
-    result = await post_with_retries(hook.url + "/bad", {}, retries=3, backoff_s=0)
+    result = await post_staff_webhook(hook.url + "/bad", {}, retries=3, backoff_s=0)
     assert not result.ok and result.attempts == 1

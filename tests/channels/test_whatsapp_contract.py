@@ -25,16 +25,17 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
+from channels.urgency_marker import URGENT_MARKER
 from channels.whatsapp import (
     UNSUPPORTED_REPLY,
-    URGENT_MARKER,
+    GraphClient,
     ProcessedMessageStore,
     WhatsAppConfig,
     WhatsAppInput,
     WhatsAppOutput,
-    mask_phone,
-    split_text,
 )
+from channels.whatsapp.privacy import mask_phone
+from channels.whatsapp.text_splitting import split_text
 from clinic_bot.db import make_engine
 from tests.fakes import RecordingServer
 
@@ -522,7 +523,7 @@ async def test_red_flag_urgency_is_marked_in_the_text(config: WhatsAppConfig, gr
 async def test_graph_500_then_success_is_retried(config: WhatsAppConfig, graph: RecordingServer) -> None:
     graph.script(MESSAGES_PATH, (500, {"error": {"message": "temporary", "code": 2}}, 0.0),
                  (429, {"error": {"message": "slow down", "code": 130429}}, 0.0))
-    ok = await WhatsAppOutput(config)._send(WA_ID, {"type": "text", "text": {"body": "hi"}})
+    ok = await GraphClient(config).send(WA_ID, {"type": "text", "text": {"body": "hi"}})
     assert ok is True
     reqs = graph.matching(MESSAGES_PATH)
     assert len(reqs) == 3 and len({r.body for r in reqs}) == 1  # the same message, retried
@@ -552,8 +553,8 @@ async def test_unreachable_graph_api_does_not_raise(config: WhatsAppConfig) -> N
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()  # nothing listens there
-    out = WhatsAppOutput(replace(config, graph_url=f"http://127.0.0.1:{port}", max_attempts=2))
-    assert await out._send(WA_ID, {"type": "text", "text": {"body": "x"}}) is False
+    client = GraphClient(replace(config, graph_url=f"http://127.0.0.1:{port}", max_attempts=2))
+    assert await client.send(WA_ID, {"type": "text", "text": {"body": "x"}}) is False
 
 
 async def test_webhook_answers_quickly_while_reply_is_slow(harness: Harness) -> None:

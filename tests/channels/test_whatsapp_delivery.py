@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 
 from channels.whatsapp import DEFAULT_GRAPH_VERSION, GRAPH_VERSION_END_OF_SUPPORT, WhatsAppConfig, WhatsAppOutput
+from channels.whatsapp.delivery_records import parse_failed_status
 from clinic_bot.db import make_engine
 from clinic_bot.deliveries import DeliveryLog
 from tests.channels.test_whatsapp_contract import (  # noqa: F401  (fixtures)
@@ -90,8 +91,6 @@ def test_the_default_graph_api_version_is_supported_and_configurable() -> None:
 
 
 def test_status_failures_carry_no_message_text() -> None:
-    from channels.whatsapp import parse_failed_status
-
     parsed = parse_failed_status({"id": "wamid.X", "status": "failed", "recipient_id": WA_ID,
                                   "errors": [{"code": 131000, "title": f"Something went wrong for {WA_ID}"}]})
     assert parsed.error_code == "131000" and WA_ID not in parsed.reason

@@ -298,9 +298,9 @@ def test_socketio_long_session_id_conversation(stack, sio: SioChat, sio_delivers
 
 # ------------------------------------------------------------------------------------------ WhatsApp
 
-WHATSAPP_READY = (ROOT / "channels" / "whatsapp.py").exists() and "channels.whatsapp.WhatsAppInput" in CREDENTIALS
+WHATSAPP_READY = (ROOT / "channels" / "whatsapp" / "__init__.py").exists() and "channels.whatsapp.WhatsAppInput" in CREDENTIALS
 needs_whatsapp = pytest.mark.skipif(
-    not WHATSAPP_READY, reason="WhatsApp channel not there yet (channels/whatsapp.py + channels.whatsapp.WhatsAppInput "
+    not WHATSAPP_READY, reason="WhatsApp channel not there yet (channels/whatsapp/ + channels.whatsapp.WhatsAppInput "
                                "in credentials.yml): its bad-input cases are skipped")
 
 
