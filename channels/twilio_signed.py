@@ -29,7 +29,6 @@ Secrets come from the environment: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -40,6 +39,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from channels.urgency_marker import with_urgency_marker
+from clinic_bot.settings import env as settings_env
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 def _setting(credentials: Dict[Text, Any], key: str, env: str) -> Optional[str]:
     value = credentials.get(key)
     if value in (None, ""):
-        value = os.environ.get(env, "")
+        value = settings_env(env)  # names and defaults: clinic_bot/settings.py
     value = str(value).strip()
     return value or None
 

@@ -5,19 +5,19 @@ only, so they never end up in a file in git; a secret written into
 credentials.yml is ignored with a warning. The Graph API version is a setting
 because Meta retires each version about two years after it ships.
 
-All of the channel's environment reading is here, so that it can move to
-clinic_bot/settings.py in one piece.
+The variables' names, defaults and meanings live in clinic_bot/settings.py
+(`VARIABLES`), like every other setting; this module maps them onto the channel.
 """
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any, Dict, List, Mapping, Optional
 
 from clinic_bot.http_retry import RetryPolicy
+from clinic_bot.settings import env as settings_env
 
 logger = logging.getLogger(__name__)
 
@@ -114,10 +114,9 @@ class WhatsAppConfig:
     @classmethod
     def load(cls, credentials: Optional[Mapping[str, Any]] = None, environ: Optional[Mapping[str, str]] = None) -> "WhatsAppConfig":
         """Secrets from the environment; non-secret values from env, then credentials.yml overrides."""
-        env = os.environ if environ is None else environ
         values: Dict[str, Any] = {}
         for key, var in ENV_NAMES.items():
-            value = str(env.get(var, "") or "").strip()
+            value = settings_env(var, environ)  # names and defaults: clinic_bot/settings.py
             if value:
                 values[key] = value
 

@@ -33,7 +33,7 @@ def test_only_the_settings_module_reads_the_environment_directly() -> None:
                "console/config.py",  # expands ${VAR} in endpoints.yml as Rasa does
                }
     readers = {p.relative_to(ROOT).as_posix() for p in CODE if re.search(r"os\.environ\.get|os\.getenv", p.read_text())}
-    assert readers <= allowed | {"channels/whatsapp.py", "channels/twilio_signed.py"}, readers - allowed
+    assert readers <= allowed, readers - allowed
 
 
 def test_defaults_and_blank_values(monkeypatch) -> None:
