@@ -16,6 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.staff_hours import tell_when_staff_reply
 from clinic_bot import names
 from clinic_bot.db import get_engine
 from clinic_bot.notify import notify_ticket
@@ -90,6 +91,8 @@ class ActionEscalateRedFlag(Action):
         urgency = table.urgency_of(category)
         ticket = open_ticket(tracker, kind="red_flag", category=category, urgency=urgency)
         dispatcher.utter_message(response="utter_handoff_started" if ticket else "utter_handoff_failed")
+        if ticket:
+            tell_when_staff_reply(dispatcher)
         return [
             SlotSet(names.SLOT_CATEGORY, category),
             SlotSet(names.SLOT_URGENCY, urgency),
@@ -104,4 +107,6 @@ class ActionRequestHuman(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         ticket = open_ticket(tracker, kind="request_human", category="request_human", urgency="routine")
         dispatcher.utter_message(response="utter_handoff_routine" if ticket else "utter_handoff_failed")
+        if ticket:
+            tell_when_staff_reply(dispatcher)
         return [SlotSet(names.SLOT_HANDOFF, True)] if ticket else []
