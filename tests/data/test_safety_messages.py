@@ -78,3 +78,10 @@ def test_crisis_message_gives_every_crisis_contact_of_the_locale(locale: str) ->
             assert needle not in text, (about, needle)
     mine = message("self_harm", "self", locale)["text"]
     assert f"If you have already hurt yourself, or you might act on these thoughts, call {profile_for(locale).locale.emergency_number} now" in mine
+
+
+def test_a_category_the_table_moves_out_of_emergency_gets_its_new_urgencys_message() -> None:
+    """The category only words a message within its urgency; the urgency itself comes from the table."""
+    filled = {names.SLOT_CATEGORY: "cauda_equina", names.SLOT_URGENCY: "urgent", names.SLOT_ABOUT: "self"}
+    (variant,) = [v for v in SAFETY if v.get("condition") and ResponseVariationFilter._matches_filled_slots(filled, v)]
+    assert variant["custom"]["urgency"] == "urgent" and "today" in variant["text"]
