@@ -6,6 +6,7 @@ place per topic. These actions only read them.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -98,9 +99,14 @@ class ActionFaqMore(Action):
         return [SlotSet(names.SLOT_LAST_TOPIC, topic)]
 
 
+@lru_cache(maxsize=1)
+def profile_values() -> Dict[str, str]:
+    return answer_slots(cached_profile())
+
+
 def fill_values(tracker: Tracker) -> Dict[str, Any]:
     """The values Rasa fills answers with (the tracker's slots), the profile's where a slot is missing."""
-    values: Dict[str, Any] = dict(answer_slots(cached_profile()))
+    values: Dict[str, Any] = dict(profile_values())
     values.update({k: v for k, v in (tracker.slots or {}).items() if isinstance(v, str) and v})
     return values
 
