@@ -33,7 +33,7 @@ spacy: $(SPACY_DIR)/meta.json
 $(SPACY_DIR)/meta.json: $(VENV)/.lock.sha256 scripts/build_spacy_pipeline.py
 	@$(PY) scripts/build_spacy_pipeline.py $(SPACY_DIR)
 
-domain/locale.yml: config/clinic_profile.yml scripts/render_locale_domain.py $(VENV)/.lock.sha256
+domain/locale.yml: config/clinic_profile.yml config/safety.yml scripts/render_locale_domain.py clinic_bot/profile.py clinic_bot/opening_hours.py clinic_bot/content.py clinic_bot/warning_signs.py $(VENV)/.lock.sha256
 	@$(PY) scripts/render_locale_domain.py --out domain/locale.yml
 
 model: $(MODEL)

@@ -6,6 +6,7 @@ place per topic. These actions only read them.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -13,8 +14,11 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from clinic_bot import names
+from clinic_bot.content import answer_slots, fill
+from clinic_bot.profile import cached_profile
 
 FAQ_INTENT = names.INTENT_FAQ
+MORE_INTENT = "more_info"
 SUGGESTION_COUNT = 3
 HUMAN_BUTTON = {"title": "Talk to a person", "payload": f"/{names.INTENT_REQUEST_HUMAN}"}
 OTHER_INTENT_TITLES = {
@@ -45,7 +49,7 @@ def topic_from_parse(parse_data: Dict[Text, Any]) -> Optional[str]:
         )
         if key and "/" in key:
             return key.split("/", 1)[1]
-    if intent == "choose_faq":
+    if intent in ("choose_faq", MORE_INTENT):  # a suggestion button, or "Tell me more" under an answer
         for entity in parse_data.get("entities") or []:
             if entity.get("entity") == "faq_topic":
                 return entity.get("value")
@@ -83,14 +87,28 @@ class ActionFaqMore(Action):
         return "action_faq_more"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        topic = last_topic(tracker.events) or tracker.get_slot(names.SLOT_LAST_TOPIC)
+        # the button names its topic; typed "tell me more" means the topic discussed last
+        topic = topic_from_parse(tracker.latest_message) or last_topic(tracker.events) or tracker.get_slot(names.SLOT_LAST_TOPIC)
         response = faq_response(domain, topic) if topic else None
         more = ((response or {}).get("metadata") or {}).get("more")
         if not more:
             dispatcher.utter_message(response="utter_more_without_topic")
             return []
-        dispatcher.utter_message(text=more, metadata={"topic": topic, "sources": response["metadata"].get("sources", [])})
+        text = fill(more, fill_values(tracker))
+        dispatcher.utter_message(text=text, buttons=[HUMAN_BUTTON], metadata={"topic": topic, "sources": response["metadata"].get("sources", [])})
         return [SlotSet(names.SLOT_LAST_TOPIC, topic)]
+
+
+@lru_cache(maxsize=1)
+def profile_values() -> Dict[str, str]:
+    return answer_slots(cached_profile())
+
+
+def fill_values(tracker: Tracker) -> Dict[str, Any]:
+    """The values Rasa fills answers with (the tracker's slots), the profile's where a slot is missing."""
+    values: Dict[str, Any] = dict(profile_values())
+    values.update({k: v for k, v in (tracker.slots or {}).items() if isinstance(v, str) and v})
+    return values
 
 
 def suggestions(parse_data: Dict[Text, Any], domain: Dict[Text, Any], limit: int = SUGGESTION_COUNT) -> List[Dict[str, str]]:

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.staff_hours import tell_when_staff_reply
 from clinic_bot import names
 from clinic_bot.db import get_engine
 from clinic_bot.escalation import RED_FLAG, REQUEST_HUMAN, Escalation, alert_staff_in_background, handoff_events, record, turn_marker
@@ -90,6 +91,8 @@ class ActionEscalateRedFlag(Action):
         escalation = escalation_of(tracker, RED_FLAG, category)
         ticket = open_ticket(escalation)
         dispatcher.utter_message(response="utter_handoff_started" if ticket else "utter_handoff_failed")
+        if ticket:
+            tell_when_staff_reply(dispatcher)
         return handoff_events(escalation, ticket)
 
 
@@ -101,4 +104,6 @@ class ActionRequestHuman(Action):
         escalation = escalation_of(tracker, REQUEST_HUMAN)
         ticket = open_ticket(escalation)
         dispatcher.utter_message(response="utter_handoff_routine" if ticket else "utter_handoff_failed")
+        if ticket:
+            tell_when_staff_reply(dispatcher)
         return handoff_events(escalation, ticket)

@@ -30,5 +30,8 @@ def test_profile_errors_say_what_to_fix() -> None:
 
 def test_us_locale_switches_every_safety_number() -> None:
     raw = {"clinic": dict(cached_profile().clinic), "locale": "us", "locales": {
-        "us": {"emergency_number": "911", "emergency_department": "the ER", "urgent_advice": "urgent care", "crisis_line": "988"}}}
-    assert parse_profile(raw).locale_slots()["emergency_number"] == "911"
+        "us": {"emergency_number": "911", "emergency_department": "the ER", "urgent_advice": "urgent care", "crisis_line": "988",
+               "doctor": "doctor", "crisis_contacts": ["call or text 988"]}}}
+    profile = parse_profile(raw)
+    assert profile.locale_slots()["emergency_number"] == "911"
+    assert (profile.locale.doctor, profile.locale.crisis_contacts) == ("doctor", ("call or text 988",))

@@ -78,3 +78,30 @@ async def test_fallback_says_it_is_unsure_and_always_offers_a_person(domain: dic
     await ActionSuggestTopics().run(dispatcher, make_tracker("blargh", "nlu_fallback"), domain)
     msg = dispatcher.messages[0]
     assert msg["buttons"][-1] == {"title": "Talk to a person", "payload": "/request_human"}
+
+
+async def test_the_tell_me_more_button_answers_its_own_topic(domain: dict) -> None:
+    """A button under an earlier answer names that answer's topic, even after another question."""
+    events = [{"event": "user", "parse_data": faq_parse("surgery")}, {"event": "user", "parse_data": faq_parse("imaging")}]
+    button = [{"entity": "faq_topic", "value": "surgery"}]
+    tracker = make_tracker('/more_info{"faq_topic":"surgery"}', "more_info", entities=button, events=events)
+    dispatcher = CollectingDispatcher()
+    events_out = await ActionFaqMore().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["text"] == domain["responses"]["utter_faq/surgery"][0]["metadata"]["more"]
+    assert {"event": "slot", "name": "last_faq_topic", "value": "surgery", "timestamp": None} in events_out
+
+
+async def test_the_longer_text_is_filled_from_the_locale_and_offers_a_person(domain: dict) -> None:
+    events = [{"event": "user", "parse_data": faq_parse("warning_signs")}]
+    dispatcher = CollectingDispatcher()
+    await ActionFaqMore().run(dispatcher, make_tracker("tell me more", "more_info", events=events), domain)
+    msg = dispatcher.messages[0]
+    assert "NHS 111" in msg["text"] and "Samaritans" in msg["text"] and "{" not in msg["text"]
+    assert msg["buttons"] == [{"title": "Talk to a person", "payload": "/request_human"}]
+
+
+async def test_the_longer_text_uses_the_conversations_own_slot_values(domain: dict) -> None:
+    events = [{"event": "user", "parse_data": faq_parse("imaging")}]
+    dispatcher = CollectingDispatcher()
+    await ActionFaqMore().run(dispatcher, make_tracker("tell me more", "more_info", events=events, slots={"doctor": "family doctor"}), domain)
+    assert "A physio or family doctor can judge" in dispatcher.messages[0]["text"]

@@ -32,8 +32,10 @@ def test_urgency_lives_only_in_the_table() -> None:
     """The detector's knowledge file and the domain carry no urgency of their own."""
     patterns = yaml.safe_load((ROOT / "components" / "red_flags" / "patterns.yml").read_text())
     assert all("urgency" not in c for c in patterns["categories"])
-    safety_domain = (ROOT / "domain" / "safety.yml").read_text()
-    assert "name: red_flag_category" not in safety_domain  # the advice is picked by urgency, not by category
+    # the advice is picked by urgency; a category only words the message within its urgency
+    for variant in yaml.safe_load((ROOT / "domain" / "safety.yml").read_text())["responses"]["utter_red_flag_safety"]:
+        urgencies = [c["value"] for c in variant.get("condition") or [] if c["name"] == "red_flag_urgency"]
+        assert urgencies == ([variant["custom"]["urgency"]] if variant.get("condition") else []), variant
 
 
 def test_bad_table_is_refused(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from rasa.shared.core.domain import Domain
+from tests.data.rendering import LOCALES, rendered
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
@@ -60,12 +61,14 @@ def test_every_catalog_topic_has_exactly_one_answer(domain: Domain) -> None:
         assert len(domain.responses[f"utter_faq/{topic}"]) == 1, f"{topic}: one answer per topic, not copies that drift"
 
 
-def test_answers_fit_a_phone_screen_and_have_a_follow_up(domain: Domain) -> None:
-    for topic, response in faq_responses(domain).items():
-        assert 80 <= len(response["text"]) <= 600, topic
-        more = response["metadata"].get("more", "")
-        assert 150 <= len(more) <= 900, topic
-        assert more.strip() != response["text"].strip()
+@pytest.mark.parametrize("locale", LOCALES)
+def test_answers_fit_a_phone_screen_and_have_a_follow_up(domain: Domain, locale: str) -> None:
+    """As patients read them: placeholders filled with the locale's numbers and warning-sign lists."""
+    for topic in faq_responses(domain):
+        text, more = rendered(topic, locale)
+        assert 80 <= len(text) <= 600, (topic, len(text))
+        assert 150 <= len(more) <= 900, (topic, len(more))
+        assert more.strip() != text.strip()
 
 
 def test_answers_are_traceable_to_existing_source_articles(domain: Domain) -> None:
@@ -113,15 +116,17 @@ def test_supplement_answer_does_not_endorse_products(domain: Domain) -> None:
     assert "pharmacist" in text or "gp" in text or "pharmacist" in faq_responses(domain)["supplements_and_cures"]["metadata"]["more"].lower()
 
 
-def test_medication_answer_gives_no_doses_and_points_to_a_professional(domain: Domain) -> None:
-    text = faq_responses(domain)["medication"]["text"].lower()
-    assert "pharmacist" in text and ("gp" in text or "doctor" in text)
-    assert not DOSE.search(text)
+@pytest.mark.parametrize("locale,doctor", [("uk", "your gp"), ("us", "your doctor")])
+def test_medication_answer_gives_no_doses_and_points_to_a_professional(locale: str, doctor: str) -> None:
+    text, more = (t.lower() for t in rendered("medication", locale))
+    assert "pharmacist" in text and doctor in text
+    assert not DOSE.search(text + more)
 
 
-def test_warning_signs_answer_points_to_urgent_help(domain: Domain) -> None:
-    text = faq_responses(domain)["warning_signs"]["text"].lower()
-    assert "emergency" in text and "bladder" in text and "bowel" in text
+@pytest.mark.parametrize("locale,call", [("uk", "call 999 now or go to a&e"), ("us", "call 911 now or go to the emergency room")])
+def test_warning_signs_answer_points_to_urgent_help(locale: str, call: str) -> None:
+    text = rendered("warning_signs", locale)[0].lower()
+    assert call in text and "peeing" in text and "bowels" in text and "genitals" in text
 
 
 def test_the_safety_check_fits_whatsapp_reply_buttons() -> None:

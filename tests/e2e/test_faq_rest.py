@@ -10,6 +10,7 @@ import yaml
 
 from rasa.shared.core.domain import Domain
 from tests.conftest import new_sender, rest_send
+from tests.data.rendering import rendered
 
 pytestmark = pytest.mark.stack
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,8 @@ QUOTED = [
 
 
 def answer_text(topic: str) -> str:
-    return DOMAIN.responses[f"utter_faq/{topic}"][0]["text"]
+    """The answer as the running assistant sends it: placeholders filled from the profile (UK locale)."""
+    return rendered(topic, "uk")[0]
 
 
 def texts(messages) -> list:
@@ -51,6 +53,26 @@ def test_tell_me_more_follows_up_on_the_last_topic(stack) -> None:
     replies = texts(rest_send(stack, sender, "tell me more"))
     more = DOMAIN.responses["utter_faq/injection_duration"][0]["metadata"]["more"]
     assert more in replies
+
+
+def test_answers_offer_tell_me_more_and_a_person_and_the_button_works(stack) -> None:
+    sender = new_sender("buttons")
+    messages = rest_send(stack, sender, "do I need an MRI scan?")
+    answer = next(m for m in messages if m.get("text") == answer_text("imaging"))
+    assert [b["title"] for b in answer["buttons"]] == ["Tell me more", "Talk to a person"]
+    rest_send(stack, sender, "will I need surgery?")
+    # the button under the earlier answer still gives that answer's longer text
+    replies = rest_send(stack, sender, answer["buttons"][0]["payload"])
+    assert rendered("imaging", "uk")[1] in texts(replies)
+    assert any(b["payload"] == "/request_human" for m in replies for b in m.get("buttons", []))
+
+
+def test_warning_signs_name_the_locales_numbers(stack) -> None:
+    sender = new_sender("warn")
+    replies = texts(rest_send(stack, sender, "what warning signs should I look out for?"))
+    assert answer_text("warning_signs") in replies and any("Call 999 now or go to A&E" in r for r in replies)
+    more = texts(rest_send(stack, sender, "tell me more"))
+    assert any("NHS 111" in r and "Samaritans" in r for r in more), more
 
 
 def test_what_about_the_neck_follow_up(stack) -> None:

@@ -220,6 +220,19 @@ def test_greeting_button_sends_its_payload(stack: Stack, driver: WebDriver) -> N
     assert active_element_matches(driver, "#rsw-input")
 
 
+def test_an_answer_offers_tell_me_more_and_a_person(stack: Stack, driver: WebDriver) -> None:
+    open_widget(driver, stack.widget_url + "/")
+    wait_for_greeting(driver)
+    send_with_button(driver, REST_QUESTION)
+    wait_for_log(driver, REST_ANSWER)
+    answer = [m for m in bot_messages(driver) if REST_ANSWER in m.text][-1]
+    buttons = answer.find_elements(By.CSS_SELECTOR, ".rsw-choice")
+    assert [b.text for b in buttons] == ["Tell me more", "Talk to a person"]
+    buttons[0].click()
+    wait_for_log(driver, "Moving regularly helps ease stiffness")  # domain/faq.yml should_i_rest "more"
+    assert "more_info" not in log_text(driver), "the payload must not be shown"
+
+
 def test_red_flag_message_is_shown_as_urgent(stack: Stack, driver: WebDriver) -> None:
     open_widget(driver, stack.widget_url + "/")
     wait_for_greeting(driver)
@@ -266,8 +279,13 @@ def test_reload_restores_the_conversation(stack: Stack, driver: WebDriver) -> No
     assert driver.find_element(By.ID, "rsw-panel").is_displayed(), "an open chat stays open across a reload"
     after = [m.text for m in driver.find_elements(By.CSS_SELECTOR, ".rsw-log .rsw-msg")]
     assert after == before
-    assert not driver.find_elements(By.CSS_SELECTOR, ".rsw-log .rsw-choice:not([disabled])"), \
+    # buttons of answered messages stay disabled after a reload; the answer's own
+    # "Tell me more" / "Talk to a person" (the newest message) stay usable
+    enabled = driver.find_elements(By.CSS_SELECTOR, ".rsw-log .rsw-choice:not([disabled])")
+    newest = bot_messages(driver)[-1].find_elements(By.CSS_SELECTOR, ".rsw-choice")
+    assert [b.text for b in enabled] == [b.text for b in newest] == ["Tell me more", "Talk to a person"], \
         "buttons of answered messages stay disabled after a reload"
+    assert all(b in newest for b in enabled)
 
     # the same Rasa conversation continues
     wait(driver, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, ".rsw-root[data-connection='online']"))
