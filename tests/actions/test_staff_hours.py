@@ -12,7 +12,8 @@ from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import handoff, staff_hours
+from actions import staff_hours
+from clinic_bot import escalation
 from actions.handoff import ActionEscalateRedFlag, ActionRequestHuman
 from tests.actions.conftest import make_tracker
 from tests.data.rendering import values_for
@@ -37,7 +38,7 @@ def hook(monkeypatch):
 async def drain():
     yield
     loop = asyncio.get_running_loop()
-    while pending := [t for t in handoff._background if t.get_loop() is loop and not t.done()]:
+    while pending := [t for t in escalation._background if t.get_loop() is loop and not t.done()]:
         await asyncio.gather(*pending)
 
 

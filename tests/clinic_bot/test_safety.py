@@ -35,7 +35,7 @@ def test_urgency_lives_only_in_the_table() -> None:
     # the advice is picked by urgency; a category only words the message within its urgency
     for variant in yaml.safe_load((ROOT / "domain" / "safety.yml").read_text())["responses"]["utter_red_flag_safety"]:
         urgencies = [c["value"] for c in variant.get("condition") or [] if c["name"] == "red_flag_urgency"]
-        assert urgencies == ([variant["custom"]["urgency"]] if variant.get("condition") else []), variant
+        assert urgencies == ([variant["metadata"]["urgency"]] if variant.get("condition") else []), variant
 
 
 def test_bad_table_is_refused(tmp_path: Path) -> None:

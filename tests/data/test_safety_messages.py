@@ -38,7 +38,7 @@ def message(category: str, about: str, locale: str) -> dict:
 @pytest.mark.parametrize("category", [c for c in TABLE.category_urgency if c != UNSPECIFIED])
 def test_every_category_meets_exactly_one_message_with_its_urgency(category: str, about: str) -> None:
     (variant,) = matching(category, about)
-    assert variant["custom"]["urgency"] == TABLE.urgency_of(category)
+    assert variant["metadata"]["urgency"] == TABLE.urgency_of(category)
 
 
 def test_no_category_gets_the_broad_message() -> None:
@@ -84,4 +84,4 @@ def test_a_category_the_table_moves_out_of_emergency_gets_its_new_urgencys_messa
     """The category only words a message within its urgency; the urgency itself comes from the table."""
     filled = {names.SLOT_CATEGORY: "cauda_equina", names.SLOT_URGENCY: "urgent", names.SLOT_ABOUT: "self"}
     (variant,) = [v for v in SAFETY if v.get("condition") and ResponseVariationFilter._matches_filled_slots(filled, v)]
-    assert variant["custom"]["urgency"] == "urgent" and "today" in variant["text"]
+    assert variant["metadata"]["urgency"] == "urgent" and "today" in variant["text"]

@@ -127,7 +127,7 @@ def test_a_red_flag_in_the_kept_part_of_an_overlong_message_still_escalates(stac
     sender = new_sender("longflag")
     status, replies, _ = rest(stack, sender, RED_FLAG + ". " + "I have had back pain for a long time. " * 500)
     assert status == 200 and TOO_LONG not in texts(replies)
-    assert any((m.get("metadata") or m.get("custom") or {}).get("urgency") == "emergency" for m in replies)
+    assert any((m.get("metadata") or {}).get("urgency") == "emergency" for m in replies)
     assert len(tickets_for(sender)) == 1
 
 
@@ -140,7 +140,7 @@ def test_one_patients_giant_messages_do_not_hold_up_anothers_safety_advice(stack
         flagged = new_sender("urgent")
         urgent = pool.submit(rest, stack, flagged, RED_FLAG)
         status, replies, _ = urgent.result(timeout=300)
-        assert status == 200 and any((m.get("metadata") or m.get("custom") or {}).get("urgency") for m in replies)
+        assert status == 200 and any((m.get("metadata") or {}).get("urgency") for m in replies)
         assert all(g.result(timeout=300)[0] == 200 and TOO_LONG in texts(g.result()[1]) for g in giants)
 
 
@@ -158,7 +158,7 @@ def test_a_typed_intent_with_markup_files_no_ticket(stack) -> None:
     sender = new_sender("forge")
     status, replies, _ = rest(stack, sender, '/report_red_flag{"red_flag": "<img src=x>"}')
     assert status == 200 and tickets_for(sender) == []
-    assert not any((m.get("metadata") or m.get("custom") or {}).get("urgency") for m in replies)
+    assert not any((m.get("metadata") or {}).get("urgency") for m in replies)
     events = rasa_api(stack, "GET", f"/conversations/{sender}/tracker?include_events=ALL")["events"]
     assert [e["parse_data"]["intent"]["name"] for e in events if e["event"] == "user"] != ["report_red_flag"]
 

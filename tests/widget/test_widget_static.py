@@ -148,11 +148,13 @@ def safety_messages() -> Dict[str, Dict[str, Any]]:
     domain = Domain.load(str(ROOT / "domain"))
     nlg = TemplatedNaturalLanguageGenerator(domain.responses)
     numbers = {"emergency_number": "999", "emergency_department": "A&E", "urgent_advice": "NHS 111",
-               "crisis_line": "Samaritans on 116 123"}
+               "crisis_line": "Samaritans on 116 123", "crisis_contacts": "Samaritans on 116 123"}
+    # emergency advice is also worded per category (a stroke: call, don't drive; ...)
+    category = {"emergency": "cauda_equina", "urgent": "severe_worsening_pain", "crisis": "self_harm", None: None}
     out = {}
     for urgency in ("emergency", "urgent", "crisis", None):
         for about in ("self", "other"):
-            slots = {"red_flag_urgency": urgency, "red_flag_about": about, **numbers}
+            slots = {"red_flag_urgency": urgency, "red_flag_category": category[urgency], "red_flag_about": about, **numbers}
             response = nlg.generate_from_slots("utter_red_flag_safety", slots, "socketio")
             response["utter_action"] = "utter_red_flag_safety"
             out[f"{urgency}/{about}"] = create_bot_utterance(response).message()
