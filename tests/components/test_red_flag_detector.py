@@ -639,5 +639,5 @@ def test_component_loads_word_lists_at_start_up(tmp_path: Path) -> None:
     from components.red_flags.component import RedFlagEntityDetector
 
     component = RedFlagEntityDetector({})
-    assert component.detector._known  # loaded already
-    assert "walking" in component.detector._known
+    assert component.detector.normaliser._known  # loaded already
+    assert "walking" in component.detector.normaliser._known
