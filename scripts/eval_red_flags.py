@@ -68,7 +68,7 @@ def load_set(path: Path) -> List[Dict[str, Any]]:
 def detector_predictor(spacy_dir: Path, patterns_file: Optional[Path]) -> Callable[[List[str]], List[Prediction]]:
     import spacy
 
-    from components.red_flags.detector import RedFlagDetector
+    from components.red_flags import RedFlagDetector
     from scripts.build_spacy_pipeline import build
 
     build(spacy_dir)  # no-op when already built

@@ -61,7 +61,8 @@ from rasa.shared.nlu.training_data.message import Message
 
 from clinic_bot import names
 from clinic_bot.safety import CHECK, CONTINUE, CRISIS_CATEGORY, ESCALATE, UNSPECIFIED, Decision, Evidence, decide
-from components.red_flags.detector import DEFAULT_PATTERNS_FILE, DetectionResult, RedFlagDetector
+from components.red_flags import DEFAULT_PATTERNS_FILE, DetectionResult, RedFlagDetector
+from components.red_flags.normalise import lowercase_keeping_offsets
 
 logger = logging.getLogger(__name__)
 
@@ -157,8 +158,7 @@ class RedFlagEntityDetector(GraphComponent, EntityExtractorMixin):
                 "Using a fallback pipeline.",
                 SPACY_DOCS[TEXT],
             )
-        lowered = text.lower()
-        return _fallback_nlp()(lowered if len(lowered) == len(text) else text)
+        return _fallback_nlp()(lowercase_keeping_offsets(text))
 
     def detect(self, message: Message) -> DetectionResult:
         return self.detector.detect(self._doc_for(message))

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional
 import pytest
 import yaml
 
-from components.red_flags.detector import (
+from components.red_flags import (
     REASON_DENIED,
     REASON_EXPLAINED,
     REASON_FIGURE_OF_SPEECH,
@@ -623,7 +623,7 @@ def test_component_works_without_a_spacy_doc(component) -> None:
 
 def test_component_config_options(tmp_path: Path) -> None:
     from components.red_flags.component import RedFlagEntityDetector
-    from components.red_flags.detector import DEFAULT_PATTERNS_FILE
+    from components.red_flags import DEFAULT_PATTERNS_FILE
 
     custom = tmp_path / "patterns.yml"
     custom.write_text(DEFAULT_PATTERNS_FILE.read_text(encoding="utf-8"), encoding="utf-8")
@@ -639,5 +639,5 @@ def test_component_loads_word_lists_at_start_up(tmp_path: Path) -> None:
     from components.red_flags.component import RedFlagEntityDetector
 
     component = RedFlagEntityDetector({})
-    assert component.detector._known  # loaded already
-    assert "walking" in component.detector._known
+    assert component.detector.normaliser._known  # loaded already
+    assert "walking" in component.detector.normaliser._known

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Iterator, List, Tuple
@@ -78,14 +77,53 @@ def shot(driver, name: str) -> None:
     driver.set_window_size(1400, 1000)
 
 
-def wait_for(cond, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+# ---------------------------------------------------------------- waiting for the page
+# A click that submits a form or follows a link returns before the next page is
+# there; an element read from the old page then raises StaleElementReferenceException
+# (or reads the old text). So: wait with WebDriverWait on conditions, wait for the old
+# page to go stale after a click that navigates, and find elements again afterwards.
+def wait_for(driver, cond, timeout: float = 20.0, what: str = "condition"):
+    """`cond(driver)` once it is truthy; an element going stale or missing meanwhile means "not yet"."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, timeout, poll_frequency=0.2,
+                         ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
+    return wait.until(cond, message=f"timed out waiting for {what}")
+
+
+def read(driver, get, what: str = "the page"):
+    """`get(driver)` (which finds its elements afresh), retried while the page is being replaced."""
+    return wait_for(driver, lambda d: (get(d),), what=what)[0]
+
+
+def page_loaded(driver) -> bool:
+    return driver.execute_script("return document.readyState") == "complete"
+
+
+def wait_for_new_page(driver, old_page, what: str) -> None:
+    from selenium.webdriver.support import expected_conditions as EC
+
+    wait_for(driver, EC.staleness_of(old_page), what=f"{what}: the old page to go")
+    wait_for(driver, page_loaded, what=f"{what}: the new page to load")
+
+
+def click_to_page(driver, locator: Tuple[str, str], what: str) -> None:
+    """Click the element at `locator` (a link or a submit button) and wait until the page it leads to has loaded."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    wait_for(driver, EC.element_to_be_clickable(locator), what=what).click()
+    wait_for_new_page(driver, old_page, what)
+
+
+def reload(driver) -> None:
+    from selenium.webdriver.common.by import By
+
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    driver.refresh()
+    wait_for_new_page(driver, old_page, "the reload")
 
 
 def login(driver, stack, username: str) -> None:
@@ -96,19 +134,29 @@ def login(driver, stack, username: str) -> None:
     assert "/login" in driver.current_url  # not logged in: sent to the login page
     driver.find_element(By.ID, "username").send_keys(username)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait_for(lambda: driver.current_url.rstrip("/") == stack.console_url, what="the queue after login")
+    click_to_page(driver, (By.CSS_SELECTOR, "form button[type=submit]"), "the login")
+    wait_for(driver, lambda d: d.current_url.rstrip("/") == stack.console_url, what="the queue after login")
 
 
 def body_text(driver) -> str:
-    """The page's text; "" while a navigation replaces the page (wait_for then polls again)."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    """The page's text, read from the current page (retried while a navigation replaces it)."""
     from selenium.webdriver.common.by import By
 
-    try:
-        return driver.find_element(By.TAG_NAME, "body").text
-    except (StaleElementReferenceException, NoSuchElementException):
-        return ""
+    return read(driver, lambda d: d.find_element(By.TAG_NAME, "body").text)
+
+
+def texts(driver, css: str) -> List[str]:
+    """The text of every element matching `css` on the current page."""
+    from selenium.webdriver.common.by import By
+
+    return read(driver, lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, css)])
+
+
+def row_text(driver, link_text: str) -> str:
+    """The text of the table row holding the link `link_text`."""
+    from selenium.webdriver.common.by import By
+
+    return read(driver, lambda d: d.find_element(By.LINK_TEXT, link_text).find_element(By.XPATH, "./ancestor::tr").text)
 
 
 def tracker_events(stack, sender: str) -> List[dict]:
@@ -130,14 +178,13 @@ def test_red_flag_to_reply_resume_and_export(stack, accounts, browser):
     driver.get(stack.console_url + "/")
     shot(driver, "01-login")
     login(driver, stack, accounts["clinician"])
-    link = wait_for(lambda: driver.find_elements(By.LINK_TEXT, sender), what="the ticket in the queue")[0]
-    row = link.find_element(By.XPATH, "./ancestor::tr")
-    assert RED_FLAG in row.text
+    wait_for(driver, lambda d: d.find_elements(By.LINK_TEXT, sender), what="the ticket in the queue")
+    assert RED_FLAG in row_text(driver, sender)
     assert driver.find_element(By.TAG_NAME, "h1").text.startswith("Escalation queue")
     shot(driver, "02-queue")
 
-    link.click()
-    wait_for(lambda: "/conversations/" in driver.current_url, what="the transcript")
+    click_to_page(driver, (By.LINK_TEXT, sender), "the transcript")
+    wait_for(driver, lambda d: "/conversations/" in d.current_url, what="the transcript")
     text = body_text(driver)
     assert RED_FLAG in text and "in handoff" in text and "Handoff started" in text
     assert "intent" in text  # NLU details are shown for each user message
@@ -145,36 +192,36 @@ def test_red_flag_to_reply_resume_and_export(stack, accounts, browser):
 
     # While in handoff the bot stays quiet...
     assert rest_send(stack, sender, FAQ) == []
-    driver.refresh()
+    reload(driver)
     assert FAQ in body_text(driver)
 
     reply = f"Hello, this is the clinic team ({uuid.uuid4().hex[:6]}). Please call 999 now if you cannot pass urine."
     driver.find_element(By.ID, "reply-text").send_keys(reply)
-    driver.find_element(By.ID, "send-reply").click()
-    wait_for(lambda: "Reply sent." in body_text(driver), what="the reply confirmation")
+    click_to_page(driver, (By.ID, "send-reply"), "the reply")
+    wait_for(driver, lambda d: "Reply sent." in body_text(d), what="the reply confirmation")
     staff_events = [e for e in tracker_events(stack, sender) if e.get("event") == "bot" and e.get("text") == reply]
     assert staff_events and staff_events[0]["metadata"]["staff_reply"] is True
     from console.auth import default_display_name
 
     # patients see the account's display name, never its login name
     assert staff_events[0]["metadata"]["staff"] == default_display_name(accounts["clinician"]) != accounts["clinician"]
-    assert reply in [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".msg.staff .text")]
+    assert reply in texts(driver, ".msg.staff .text")
     shot(driver, "04-replied")
 
-    driver.find_element(By.ID, "resume-bot").click()
-    wait_for(lambda: "Handed back to the assistant" in body_text(driver), what="the resume confirmation")
+    click_to_page(driver, (By.ID, "resume-bot"), "the hand-back")
+    wait_for(driver, lambda d: "Handed back to the assistant" in body_text(d), what="the resume confirmation")
     slots = [e for e in tracker_events(stack, sender) if e.get("event") == "slot" and e.get("name") == "handoff_active"]
     assert slots[-1]["value"] is False
     answer = rest_send(stack, sender, FAQ)
     assert answer and any(m.get("text") for m in answer), "the bot did not answer after being handed back"
-    driver.refresh()
+    reload(driver)
     assert "the assistant is answering" in body_text(driver)
     assert not driver.find_elements(By.ID, "reply-text")
     shot(driver, "05-resumed")
 
     driver.find_element(By.ID, "export-csv").click()
-    csv_file = wait_for(lambda: [p for p in downloads.glob("conversation-*.csv")], what="the CSV download")[0]
-    wait_for(lambda: not list(downloads.glob("*.crdownload")), what="the download to finish")
+    csv_file = wait_for(driver, lambda d: list(downloads.glob("conversation-*.csv")), what="the CSV download")[0]
+    wait_for(driver, lambda d: not list(downloads.glob("*.crdownload")), what="the download to finish")
     content = csv_file.read_text(encoding="utf-8")
     assert content.splitlines()[0].startswith("conversation,timestamp,kind,text,intent")
     assert RED_FLAG in content and reply in content and sender in content
@@ -196,19 +243,17 @@ def test_patient_html_is_shown_as_text_and_runs_nothing(stack, accounts, browser
     rest_send(stack, flagged, XSS + " " + RED_FLAG)
     login(driver, stack, accounts["clinician"])
     assert_inert(driver)
-    queue_links = driver.find_elements(By.LINK_TEXT, flagged)
-    assert queue_links, "the red flag with HTML in it did not reach the queue"
-    row = queue_links[0].find_element(By.XPATH, "./ancestor::tr")
-    assert "<script>window.__xss=1</script>" in row.text and '<img src=x onerror="window.__xss=2">' in row.text
+    assert driver.find_elements(By.LINK_TEXT, flagged), "the red flag with HTML in it did not reach the queue"
+    row = row_text(driver, flagged)
+    assert "<script>window.__xss=1</script>" in row and '<img src=x onerror="window.__xss=2">' in row
     assert not driver.find_elements(By.CSS_SELECTOR, "main img, main script")
     shot(driver, "08-xss-queue")
 
     driver.get(stack.console_url + "/conversations?q=__xss")
     assert_inert(driver)
-    driver.find_element(By.LINK_TEXT, plain).click()
-    wait_for(lambda: "/conversations/" in driver.current_url, what="the transcript")
-    texts = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".msg.user .text")]
-    assert XSS in texts
+    click_to_page(driver, (By.LINK_TEXT, plain), "the transcript")
+    wait_for(driver, lambda d: "/conversations/" in d.current_url, what="the transcript")
+    assert XSS in texts(driver, ".msg.user .text")
     assert not driver.find_elements(By.CSS_SELECTOR, "main img, main script")
     assert_inert(driver)
     shot(driver, "09-xss-transcript")
@@ -227,8 +272,8 @@ def test_reception_sees_phone_numbers_masked(stack, accounts, browser):
     assert phone not in text and "07700 900123" not in text
     masked = "•" * (len(phone) - 3) + phone[-3:]
     assert masked in text and "••••• •••123" in text
-    driver.find_element(By.LINK_TEXT, masked).click()
-    wait_for(lambda: "/conversations/" in driver.current_url, what="the transcript")
+    click_to_page(driver, (By.LINK_TEXT, masked), "the transcript")
+    wait_for(driver, lambda d: "/conversations/" in d.current_url, what="the transcript")
     assert phone not in driver.page_source and "07700 900123" not in driver.page_source
     assert phone not in driver.current_url
     assert not driver.find_elements(By.ID, "export-csv")  # reception cannot export
