@@ -146,8 +146,9 @@ def wait_for_bot_text(driver: WebDriver, text: str, timeout: float = REPLY_TIMEO
     """Index of the first bot message that contains `text` (whitespace-normalised), once it is on screen."""
     want = normalised(text)
     try:
-        return wait(driver, timeout).until(
-            lambda d: next((i for i, t in enumerate(bot_texts(d)) if want in t), None))
+        (index,) = wait(driver, timeout).until(  # a 1-tuple: index 0 would read as "not yet"
+            lambda d: next(((i,) for i, t in enumerate(bot_texts(d)) if want in t), None))
+        return index
     except TimeoutException:
         raise AssertionError(f"{want!r} is not shown in rasa-webchat within {timeout}s; the chat shows:\n{chat_text(driver)}")
 
