@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from clinic_bot.db import metadata
-from clinic_bot.notify import post_with_retries, notify_ticket, sign
+from clinic_bot.notify import notify_ticket, post_staff_webhook
+from clinic_bot.signatures import sign
 from clinic_bot.tickets import TicketStore
 from tests.fakes import RecordingServer
 
@@ -35,7 +36,7 @@ def closed_port_url() -> str:
 
 
 async def test_delivered_on_the_first_try(server) -> None:
-    result = await post_with_retries(server.url + HOOK, {"a": 1}, retries=3, **FAST)
+    result = await post_staff_webhook(server.url + HOOK, {"a": 1}, retries=3, **FAST)
     assert (result.ok, result.attempts, result.error) == (True, 1, None)
     assert len(server.matching(HOOK)) == 1
 
@@ -43,44 +44,44 @@ async def test_delivered_on_the_first_try(server) -> None:
 @pytest.mark.parametrize("status", [500, 502, 503, 429])
 async def test_server_errors_and_rate_limits_are_retried(server, status) -> None:
     server.script(HOOK, (status, {}, 0.0), (status, {}, 0.0))
-    result = await post_with_retries(server.url + HOOK, {"a": 1}, retries=3, **FAST)
+    result = await post_staff_webhook(server.url + HOOK, {"a": 1}, retries=3, **FAST)
     assert (result.ok, result.attempts) == (True, 3)
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404])
 async def test_a_client_error_is_not_retried(server, status) -> None:
     server.script(HOOK, default=(status, {}, 0.0))
-    result = await post_with_retries(server.url + HOOK, {"a": 1}, retries=3, **FAST)
+    result = await post_staff_webhook(server.url + HOOK, {"a": 1}, retries=3, **FAST)
     assert (result.ok, result.attempts, result.error) == (False, 1, f"HTTP {status}")
     assert len(server.matching(HOOK)) == 1
 
 
 async def test_gives_up_after_the_last_retry_with_the_last_error(server) -> None:
     server.script(HOOK, default=(503, {}, 0.0))
-    result = await post_with_retries(server.url + HOOK, {"a": 1}, retries=4, **FAST)
+    result = await post_staff_webhook(server.url + HOOK, {"a": 1}, retries=4, **FAST)
     assert (result.ok, result.attempts, result.error) == (False, 4, "HTTP 503")
     assert len(server.matching(HOOK)) == 4
 
 
 async def test_a_timeout_counts_as_a_failed_attempt(server) -> None:
     server.script(HOOK, (200, {}, 1.0))  # slower than the timeout, then answers at once
-    result = await post_with_retries(server.url + HOOK, {"a": 1}, retries=2, timeout_s=0.3, backoff_s=0.0)
+    result = await post_staff_webhook(server.url + HOOK, {"a": 1}, retries=2, timeout_s=0.3, backoff_s=0.0)
     assert (result.ok, result.attempts) == (True, 2)
 
 
 async def test_an_unreachable_webhook_fails_with_the_network_error() -> None:
-    result = await post_with_retries(closed_port_url(), {"a": 1}, retries=2, **FAST)
+    result = await post_staff_webhook(closed_port_url(), {"a": 1}, retries=2, **FAST)
     assert not result.ok and result.attempts == 2
     assert result.error and "Connect" in result.error
 
 
 async def test_no_url_means_no_attempt() -> None:
-    result = await post_with_retries("", {"a": 1})
+    result = await post_staff_webhook("", {"a": 1})
     assert (result.ok, result.attempts, result.error) == (False, 0, "no staff webhook configured")
 
 
 async def test_the_body_is_signed_so_staff_can_verify_it(server) -> None:
-    await post_with_retries(server.url + HOOK, {"b": 2, "a": 1}, secret="s3cret", **FAST)
+    await post_staff_webhook(server.url + HOOK, {"b": 2, "a": 1}, secret="s3cret", **FAST)
     request = server.matching(HOOK)[0]
     assert request.body == json.dumps({"a": 1, "b": 2}, sort_keys=True).encode()
     expected = "sha256=" + hmac.new(b"s3cret", request.body, hashlib.sha256).hexdigest()
@@ -89,7 +90,7 @@ async def test_the_body_is_signed_so_staff_can_verify_it(server) -> None:
 
 
 async def test_unsigned_without_a_secret(server) -> None:
-    await post_with_retries(server.url + HOOK, {"a": 1}, **FAST)
+    await post_staff_webhook(server.url + HOOK, {"a": 1}, **FAST)
     assert "X-Clinic-Signature-256" not in server.matching(HOOK)[0].headers
 
 
