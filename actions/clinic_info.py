@@ -1,4 +1,5 @@
 """Clinic information (hours, location, contact, booking) from the clinic profile."""
+
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Text

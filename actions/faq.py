@@ -4,6 +4,7 @@ The answers themselves are domain responses `utter_faq/<topic>` (domain/faq.yml)
 each with its source articles and a longer 'more' text in its metadata: one
 place per topic. These actions only read them.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -44,9 +45,7 @@ def topic_from_parse(parse_data: Dict[Text, Any]) -> Optional[str]:
     """The FAQ topic a parsed user message was answered with, if any."""
     intent = (parse_data.get("intent") or {}).get("name")
     if intent == FAQ_INTENT:
-        key = (((parse_data.get("response_selector") or {}).get(FAQ_INTENT) or {}).get("response") or {}).get(
-            "intent_response_key"
-        )
+        key = (((parse_data.get("response_selector") or {}).get(FAQ_INTENT) or {}).get("response") or {}).get("intent_response_key")
         if key and "/" in key:
             return key.split("/", 1)[1]
     if intent in ("choose_faq", MORE_INTENT):  # a suggestion button, or "Tell me more" under an answer
@@ -95,7 +94,7 @@ class ActionFaqMore(Action):
             dispatcher.utter_message(response="utter_more_without_topic")
             return []
         text = fill(more, fill_values(tracker))
-        dispatcher.utter_message(text=text, buttons=[HUMAN_BUTTON], metadata={"topic": topic, "sources": response["metadata"].get("sources", [])})
+        dispatcher.utter_message(text=text, buttons=[HUMAN_BUTTON], metadata={"topic": topic, "sources": ((response or {}).get("metadata") or {}).get("sources", [])})
         return [SlotSet(names.SLOT_LAST_TOPIC, topic)]
 
 

@@ -6,6 +6,7 @@ this action runs. The action then records the ticket, starts the staff
 notification in the background (it never delays the reply) and puts the
 conversation into handoff, which pauses FAQ answers until staff resume it.
 """
+
 from __future__ import annotations
 
 import logging

@@ -4,6 +4,7 @@ The check itself (a domain response with quick replies) is asked by
 RedFlagPolicy when the safety decision (clinic_bot/safety.py) found only weak
 evidence. A "yes" goes down the normal escalation path (actions/handoff.py).
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text

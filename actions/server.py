@@ -16,6 +16,7 @@ rasa-sdk's `create_app` and its routes and changes only that:
 * no CORS headers (only Rasa calls it, never a browser);
 * errors answer `{"error": "internal error"}` and log no request body.
 """
+
 from __future__ import annotations
 
 import argparse

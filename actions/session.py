@@ -1,4 +1,5 @@
 """Session start: a short disclaimer, and the locale's safety numbers as slots."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text

@@ -4,6 +4,7 @@ A person handed to staff must know whether someone is there now or, out of
 hours, when we open and what to do meanwhile. The hours and time zone come
 from the clinic profile; the wording is domain responses (domain/core.yml).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -7,6 +7,7 @@ latency of a turn is measured from sending the POST to having read the
 complete reply; it includes NLU, dialogue policies, the tracker store and any
 custom action called over HTTP.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,9 +18,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import aiohttp
 
-from clinic_bot.rasa_api import auth_headers
-
 from bench.scenario import Phrasebook, conversation
+from clinic_bot.rasa_api import auth_headers
 from clinic_bot.safety import message_urgency
 
 
@@ -110,12 +110,10 @@ def _escalated(messages: Any) -> bool:
     return isinstance(messages, list) and any(message_urgency(m) for m in messages)
 
 
-async def send_turn(session: aiohttp.ClientSession, url: str, sender: str, text: str, kind: str,
-                    t_level: float, timeout_s: float) -> TurnResult:
+async def send_turn(session: aiohttp.ClientSession, url: str, sender: str, text: str, kind: str, t_level: float, timeout_s: float) -> TurnResult:
     start = time.perf_counter()
     try:
-        async with session.post(url, json={"sender": sender, "message": text},
-                                timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+        async with session.post(url, json={"sender": sender, "message": text}, timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
             body = await resp.read()
             latency = time.perf_counter() - start
             if resp.status != 200:
@@ -126,8 +124,7 @@ async def send_turn(session: aiohttp.ClientSession, url: str, sender: str, text:
                 messages = json.loads(body)
             except ValueError:
                 return TurnResult(start - t_level, latency, kind, "http_error", resp.status)
-            return TurnResult(start - t_level, latency, kind, "ok", 200,
-                              empty=not messages, escalated=_escalated(messages))
+            return TurnResult(start - t_level, latency, kind, "ok", 200, empty=not messages, escalated=_escalated(messages))
     except asyncio.TimeoutError:
         return TurnResult(start - t_level, time.perf_counter() - start, kind, "timeout")
     except aiohttp.ClientError:
@@ -190,8 +187,7 @@ async def run_level(
     return result
 
 
-async def parse_latencies(targets: Dict[str, Tuple[str, str]], texts: Sequence[str],
-                          timeout_s: float = 10.0) -> Dict[str, List[float]]:
+async def parse_latencies(targets: Dict[str, Tuple[str, str]], texts: Sequence[str], timeout_s: float = 10.0) -> Dict[str, List[float]]:
     """NLU only (POST /model/parse, with a JWT signed by the stack's secret), one request at a
     time, alternating between the targets ({label: (rasa_url, jwt secret)}) text by text;
     latencies in ms (failures skipped)."""
@@ -202,8 +198,9 @@ async def parse_latencies(targets: Dict[str, Tuple[str, str]], texts: Sequence[s
             for label, (url, token) in targets.items():
                 start = time.perf_counter()
                 try:
-                    async with sessions[label].post(f"{url}/model/parse", headers=auth_headers(token), json={"text": text},
-                                                    timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+                    async with sessions[label].post(
+                        f"{url}/model/parse", headers=auth_headers(token), json={"text": text}, timeout=aiohttp.ClientTimeout(total=timeout_s)
+                    ) as resp:
                         await resp.read()
                         if resp.status == 200:
                             out[label].append((time.perf_counter() - start) * 1000)

@@ -3,6 +3,7 @@
 `rasa run` may start helper processes, so every figure here is summed over the
 whole process tree under the pid the launcher started.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """reports/benchmark.md and the charts in reports/bench/, from the results dict of run_bench.py."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -55,21 +56,25 @@ def lv(results: Dict[str, Any], label: str, name: str, key: str) -> Any:
 def verdicts(results: Dict[str, Any]) -> List[Dict[str, Any]]:
     out = []
     p95 = lv(results, "project", "c10", "p95_ms")
-    out.append({
-        "target": f"p95 turn latency < {P95_TARGET_MS:.0f} ms at 10 concurrent conversations",
-        "measured": f"{fmt(p95, ' ms', 1)}" if p95 is not None else "not measured",
-        "met": p95 is not None and p95 < P95_TARGET_MS,
-    })
+    out.append(
+        {
+            "target": f"p95 turn latency < {P95_TARGET_MS:.0f} ms at 10 concurrent conversations",
+            "measured": f"{fmt(p95, ' ms', 1)}" if p95 is not None else "not measured",
+            "met": p95 is not None and p95 < P95_TARGET_MS,
+        }
+    )
     c50 = level(results, "project", "c50")
     if c50:
         bad = c50["errors"] + c50["timeouts"]
         alive = all((results["levels"]["project"]["c50"]["summary"].get("alive_after") or {}).values())
-        out.append({
-            "target": "no errors at 50 concurrent conversations",
-            "measured": f"{c50['errors']} errors, {c50['timeouts']} timeouts (> {results['settings']['timeout_s']:g} s) "
-                        f"in {c50['turns']} turns" + ("" if alive else "; a server died"),
-            "met": bad == 0 and alive,
-        })
+        out.append(
+            {
+                "target": "no errors at 50 concurrent conversations",
+                "measured": f"{c50['errors']} errors, {c50['timeouts']} timeouts (> {results['settings']['timeout_s']:g} s) "
+                f"in {c50['turns']} turns" + ("" if alive else "; a server died"),
+                "met": bad == 0 and alive,
+            }
+        )
     else:
         out.append({"target": "no errors at 50 concurrent conversations", "measured": "not measured", "met": False})
     soak = results.get("soak")
@@ -78,12 +83,14 @@ def verdicts(results: Dict[str, Any]) -> List[Dict[str, Any]]:
         worst = max((g for g in growths.values() if g is not None), default=None)
         minutes = soak["duration_s"] / 60
         short = "" if minutes >= 10 else f" (only a {minutes:g}-minute soak: quick mode; the target asks for 10)"
-        out.append({
-            "target": f"memory flat over the soak (≤ {MEMORY_GROWTH_LIMIT * 100:.0f}% RSS growth, first vs last minute)",
-            "measured": ", ".join(f"{svc} {g * 100:+.1f}%" for svc, g in growths.items() if g is not None) + short,
-            "met": worst is not None and worst <= MEMORY_GROWTH_LIMIT and soak["summary"]["errors"] == 0 and not short,
-            "not_judged": bool(short) and worst is not None and worst <= MEMORY_GROWTH_LIMIT,
-        })
+        out.append(
+            {
+                "target": f"memory flat over the soak (≤ {MEMORY_GROWTH_LIMIT * 100:.0f}% RSS growth, first vs last minute)",
+                "measured": ", ".join(f"{svc} {g * 100:+.1f}%" for svc, g in growths.items() if g is not None) + short,
+                "met": worst is not None and worst <= MEMORY_GROWTH_LIMIT and soak["summary"]["errors"] == 0 and not short,
+                "not_judged": bool(short) and worst is not None and worst <= MEMORY_GROWTH_LIMIT,
+            }
+        )
     return out
 
 
@@ -98,7 +105,7 @@ def charts(results: Dict[str, Any]) -> Dict[str, str]:
 
     # latency percentiles per level
     fig, axes = plt.subplots(1, 3, figsize=(12, 4), sharey=True)
-    for ax, key, title in zip(axes, ("p50_ms", "p95_ms", "p99_ms"), ("median", "p95", "p99")):
+    for ax, key, title in zip(axes, ("p50_ms", "p95_ms", "p99_ms"), ("median", "p95", "p99"), strict=False):
         width = 0.8 / max(1, len(labels))
         for i, label in enumerate(labels):
             ys = [lv(results, label, n, key) or 0 for n in names]
@@ -194,8 +201,11 @@ def charts(results: Dict[str, Any]) -> Dict[str, str]:
     ax.set_title("cold start", fontsize=10)
     ax.legend(fontsize=8)
     ax = axes[1]
-    train = {k: v for k, v in (("project", results.get("project_training")), ("baseline", results.get("baseline_training")))
-             if v and v.get("status") == "ok"}
+    train = {
+        k: v
+        for k, v in (("project", results.get("project_training")), ("baseline", results.get("baseline_training")))
+        if v and v.get("status") == "ok"
+    }
     ax.bar(range(len(train)), [v["seconds"] / 60 for v in train.values()], color=[COLORS.get(k) for k in train])
     ax.set_xticks(range(len(train)))
     ax.set_xticklabels(list(train))
@@ -234,15 +244,18 @@ def machine_section(results: Dict[str, Any]) -> List[str]:
         f"at start; {fmt((e.get('cpu_busy') or 0) * 100, '%')} at end (after our servers stopped)",
     ]
     if busy_before and not noisy:
-        lines.append("- The load average at the start counts the installs and trainings this same `make bench` ran "
-                     "just before (CPU time, not other jobs: the CPUs were idle when the measurements began).")
+        lines.append(
+            "- The load average at the start counts the installs and trainings this same `make bench` ran "
+            "just before (CPU time, not other jobs: the CPUs were idle when the measurements began)."
+        )
     if noisy:
         lines.append(
-            f"- **The machine was shared with other jobs during this run** (CPUs busy with other work before we "
+            "- **The machine was shared with other jobs during this run** (CPUs busy with other work before we "
             "started or after we stopped). Absolute times are inflated and noisy; the project/baseline *ratios* are "
             "the more reliable figures, because both stacks were measured back to back at every level, in "
             "alternating order, and server CPU time per turn (from /proc) does not count time spent waiting for "
-            "the CPU.")
+            "the CPU."
+        )
     return lines
 
 
@@ -257,21 +270,29 @@ def ablation_section(results: Dict[str, Any]) -> List[str]:
         return []
     first_fixed = ((results.get("cold_start") or {}).get("project") or {}).get("first_turn_latency_s")
     first_stock = (ab.get("cold_start") or {}).get("first_turn_latency_s")
-    L = ["## What the runtime fixes are worth", "",
-         "The project model served twice, back to back at 10 concurrent conversations: as `make run` serves it "
-         "(`python -m clinic_bot.rasa_runtime run`: Rasa's action-response schema validator built once instead of "
-         "per custom-action call, SQLite tracker in WAL mode, a parse-only warm-up at start) and on plain `rasa run`. "
-         "Both stacks also include the red-flag word lists loaded with the model. Found by profiling the Rasa "
-         "server under this load with py-spy: about a third of its CPU went to re-checking the fixed JSON schema.", "",
-         "| metric | as run (`clinic_bot.rasa_runtime`) | plain `rasa run` | ratio |", "|---|---|---|---|"]
-    for key, what, unit, digits in (("p50_ms", "turn latency median", " ms", 1), ("p95_ms", "turn latency p95", " ms", 1),
-                                    ("p99_ms", "turn latency p99", " ms", 1),
-                                    ("server_cpu_ms_per_turn", "server CPU per turn (Rasa + actions)", " ms", 1),
-                                    ("errors", "errors", "", 0)):
-        L.append(f"| {what} | {fmt(fixed.get(key), unit, digits)} | {fmt(stock.get(key), unit, digits)} | "
-                 f"{ratio(fixed.get(key), stock.get(key))} |")
-    L.append(f"| the first turn after start | {fmt(first_fixed, ' s', 2)} | {fmt(first_stock, ' s', 2)} | "
-             f"{ratio(first_fixed, first_stock)} |")
+    L = [
+        "## What the runtime fixes are worth",
+        "",
+        "The project model served twice, back to back at 10 concurrent conversations: as `make run` serves it "
+        "(`python -m clinic_bot.rasa_runtime run`: Rasa's action-response schema validator built once instead of "
+        "per custom-action call, SQLite tracker in WAL mode, a parse-only warm-up at start) and on plain `rasa run`. "
+        "Both stacks also include the red-flag word lists loaded with the model. Found by profiling the Rasa "
+        "server under this load with py-spy: about a third of its CPU went to re-checking the fixed JSON schema.",
+        "",
+        "| metric | as run (`clinic_bot.rasa_runtime`) | plain `rasa run` | ratio |",
+        "|---|---|---|---|",
+    ]
+    for key, what, unit, digits in (
+        ("p50_ms", "turn latency median", " ms", 1),
+        ("p95_ms", "turn latency p95", " ms", 1),
+        ("p99_ms", "turn latency p99", " ms", 1),
+        ("server_cpu_ms_per_turn", "server CPU per turn (Rasa + actions)", " ms", 1),
+        ("errors", "errors", "", 0),
+    ):
+        L.append(
+            f"| {what} | {fmt(fixed.get(key), unit, digits)} | {fmt(stock.get(key), unit, digits)} | " f"{ratio(fixed.get(key), stock.get(key))} |"
+        )
+    L.append(f"| the first turn after start | {fmt(first_fixed, ' s', 2)} | {fmt(first_stock, ' s', 2)} | " f"{ratio(first_fixed, first_stock)} |")
     return L + [""]
 
 
@@ -290,16 +311,27 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
         "",
     ]
     if results["mode"] == "quick":
-        L += ["> Quick mode: 15-second load levels and a 1-minute soak, to check that the benchmark works. "
-              "The figures are indicative only; the soak is too short for the 10-minute memory target.", ""]
+        L += [
+            "> Quick mode: 15-second load levels and a 1-minute soak, to check that the benchmark works. "
+            "The figures are indicative only; the soak is too short for the 10-minute memory target.",
+            "",
+        ]
     if results.get("baseline_epochs"):
-        L += [f"> The baseline was trained for {results['baseline_epochs']} epochs only (`--baseline-epochs`): its latency "
-              "and CPU figures are fair (inference cost does not depend on training length), its accuracy-related rows "
-              "(red flags under load) are not.", ""]
+        L += [
+            f"> The baseline was trained for {results['baseline_epochs']} epochs only (`--baseline-epochs`): its latency "
+            "and CPU figures are fair (inference cost does not depend on training length), its accuracy-related rows "
+            "(red flags under load) are not.",
+            "",
+        ]
     L += ["## Targets", "", "| target | measured (this project) | verdict |", "|---|---|---|"]
     for v in vs:
-        verdict = ("⚪ not measured" if v["measured"] == "not measured" else "⚪ flat, but too short to judge"
-                   if v.get("not_judged") else ("✅ met" if v["met"] else "❌ missed"))
+        verdict = (
+            "⚪ not measured"
+            if v["measured"] == "not measured"
+            else "⚪ flat, but too short to judge"
+            if v.get("not_judged")
+            else ("✅ met" if v["met"] else "❌ missed")
+        )
         L.append(f"| {v['target']} | {v['measured']} | {verdict} |")
     L += [""]
 
@@ -332,18 +364,32 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
     L.append(row("c10", "server_cpu_ms_per_turn", "server CPU per turn at 10 conv. (Rasa + actions)"))
     parse = results.get("parse") or {}
     pp, bp = parse.get("project", {}), parse.get("baseline", {})
-    L.append(f"| NLU parse only (`/model/parse`) median | {fmt(pp.get('p50_ms'), ' ms', 1)} | {fmt(bp.get('p50_ms'), ' ms', 1)} | {ratio(pp.get('p50_ms'), bp.get('p50_ms'))} |")
-    L.append(f"| NLU parse only p95 | {fmt(pp.get('p95_ms'), ' ms', 1)} | {fmt(bp.get('p95_ms'), ' ms', 1)} | {ratio(pp.get('p95_ms'), bp.get('p95_ms'))} |")
+    L.append(
+        f"| NLU parse only (`/model/parse`) median | {fmt(pp.get('p50_ms'), ' ms', 1)} | {fmt(bp.get('p50_ms'), ' ms', 1)} | {ratio(pp.get('p50_ms'), bp.get('p50_ms'))} |"
+    )
+    L.append(
+        f"| NLU parse only p95 | {fmt(pp.get('p95_ms'), ' ms', 1)} | {fmt(bp.get('p95_ms'), ' ms', 1)} | {ratio(pp.get('p95_ms'), bp.get('p95_ms'))} |"
+    )
     cold = results.get("cold_start") or {}
     cp, cb = cold.get("project", {}), cold.get("baseline", {})
-    L.append(f"| cold start: servers up (HTTP health) | {fmt(cp.get('ready_s'), ' s', 1)} | {fmt(cb.get('ready_s'), ' s', 1)} | {ratio(cp.get('ready_s'), cb.get('ready_s'))} |")
-    L.append(f"| cold start: launch → first answered turn | {fmt(cp.get('first_turn_s'), ' s', 1)} | {fmt(cb.get('first_turn_s'), ' s', 1)} | {ratio(cp.get('first_turn_s'), cb.get('first_turn_s'))} |")
-    L.append(f"| the first turn alone | {fmt(cp.get('first_turn_latency_s'), ' s', 2)} | {fmt(cb.get('first_turn_latency_s'), ' s', 2)} | {ratio(cp.get('first_turn_latency_s'), cb.get('first_turn_latency_s'))} |")
+    L.append(
+        f"| cold start: servers up (HTTP health) | {fmt(cp.get('ready_s'), ' s', 1)} | {fmt(cb.get('ready_s'), ' s', 1)} | {ratio(cp.get('ready_s'), cb.get('ready_s'))} |"
+    )
+    L.append(
+        f"| cold start: launch → first answered turn | {fmt(cp.get('first_turn_s'), ' s', 1)} | {fmt(cb.get('first_turn_s'), ' s', 1)} | {ratio(cp.get('first_turn_s'), cb.get('first_turn_s'))} |"
+    )
+    L.append(
+        f"| the first turn alone | {fmt(cp.get('first_turn_latency_s'), ' s', 2)} | {fmt(cb.get('first_turn_latency_s'), ' s', 2)} | {ratio(cp.get('first_turn_latency_s'), cb.get('first_turn_latency_s'))} |"
+    )
     ptime = pt.get("seconds") if pt.get("status") == "ok" else None
     btime = bt.get("seconds") if bt.get("status") == "ok" else None
-    L.append(f"| training time (`rasa train`, empty cache) | {fmt(ptime / 60 if ptime else None, ' min', 1) if ptime else pt.get('status', '–')} | {fmt(btime / 60 if btime else None, ' min', 1) if btime else (bt.get('status') or '–')} | {ratio(ptime, btime)} |")
+    L.append(
+        f"| training time (`rasa train`, empty cache) | {fmt(ptime / 60 if ptime else None, ' min', 1) if ptime else pt.get('status', '–')} | {fmt(btime / 60 if btime else None, ' min', 1) if btime else (bt.get('status') or '–')} | {ratio(ptime, btime)} |"
+    )
     mm = results.get("model_mb") or {}
-    L.append(f"| model size | {fmt(mm.get('project'), ' MB', 1)} | {fmt(mm.get('baseline'), ' MB', 1)} | {ratio(mm.get('project'), mm.get('baseline'))} |")
+    L.append(
+        f"| model size | {fmt(mm.get('project'), ' MB', 1)} | {fmt(mm.get('baseline'), ' MB', 1)} | {ratio(mm.get('project'), mm.get('baseline'))} |"
+    )
     pk = results.get("peak_rss_mb") or {}
     hwm = results.get("hwm_mb") or {}
     for svc in SERVICES:
@@ -357,31 +403,54 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
     if pt.get("reused"):
         notes.append(f"project training time reused from the measurement of {pt.get('at')} (`--skip-train-timing`)")
     if pt.get("status") and pt.get("status") != "ok":
-        notes.append(f"training config.yml **{pt['status']}** in this run (exit {pt.get('exit_code')}; see "
-                     f"`{pt.get('log')}`); last lines:\n\n```\n{pt.get('error_tail', '')}\n```\n")
+        notes.append(
+            f"training config.yml **{pt['status']}** in this run (exit {pt.get('exit_code')}; see "
+            f"`{pt.get('log')}`); last lines:\n\n```\n{pt.get('error_tail', '')}\n```\n"
+        )
     if bt.get("reused"):
-        notes.append(f"baseline model reused (inputs unchanged since {bt.get('at')}); its training time was measured then "
-                     f"(load average {bt.get('loadavg_at_start')} at that start)")
+        notes.append(
+            f"baseline model reused (inputs unchanged since {bt.get('at')}); its training time was measured then "
+            f"(load average {bt.get('loadavg_at_start')} at that start)"
+        )
     if bt.get("status") and bt.get("status") != "ok":
         notes.append(f"baseline training **{bt['status']}** (see `{bt.get('log')}`)")
     if ptime and not pt.get("reused"):
-        notes.append(f"project training measured in this run, load average {pt.get('loadavg_at_start')} at its start "
-                     f"and {pt.get('loadavg_at_end')} at its end")
+        notes.append(
+            f"project training measured in this run, load average {pt.get('loadavg_at_start')} at its start "
+            f"and {pt.get('loadavg_at_end')} at its end"
+        )
     for label, info in (results.get("models") or {}).items():
-        stale = (" — **older than its training inputs** (changed since: "
-                 + ", ".join(f"`{f}`" for f in info.get("newer_inputs", [])) + "; `make bench` retrains first)"
-                 ) if info.get("stale") else ""
+        stale = (
+            (
+                " — **older than its training inputs** (changed since: "
+                + ", ".join(f"`{f}`" for f in info.get("newer_inputs", []))
+                + "; `make bench` retrains first)"
+            )
+            if info.get("stale")
+            else ""
+        )
         notes.append(f"{label} model served: `{info.get('path')}`, trained {info.get('trained_at', '?')}{stale}")
     if notes:
         L += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
 
-    L += [f"![turn latency per level]({files['latency']})", "", f"![throughput]({files['throughput']})", "",
-          f"![latency distribution at 10 conversations]({files['cdf']})", "", f"![cold start and training]({files['startup']})", ""]
+    L += [
+        f"![turn latency per level]({files['latency']})",
+        "",
+        f"![throughput]({files['throughput']})",
+        "",
+        f"![latency distribution at 10 conversations]({files['cdf']})",
+        "",
+        f"![cold start and training]({files['startup']})",
+        "",
+    ]
 
     # ---- per level details
-    L += ["## Load levels in detail", "",
-          "| stack | level | turns | conversations | turns/s | median | p95 | p99 | max | errors | timeouts | empty replies | red flags escalated | other turns escalated | server CPU/turn |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    L += [
+        "## Load levels in detail",
+        "",
+        "| stack | level | turns | conversations | turns/s | median | p95 | p99 | max | errors | timeouts | empty replies | red flags escalated | other turns escalated | server CPU/turn |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for label, levels in (results.get("levels") or {}).items():
         for name, data in levels.items():
             s = data["summary"]
@@ -389,15 +458,19 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
                 f"| {label} | {name} | {s['turns']} | {s['conversations']} | {s['throughput_tps']} | {fmt(s['p50_ms'], ' ms', 1)} | "
                 f"{fmt(s['p95_ms'], ' ms', 1)} | {fmt(s['p99_ms'], ' ms', 1)} | {fmt(s['max_ms'], ' ms', 1)} | {s['errors']} | "
                 f"{s['timeouts']} | {s['empty_replies']}{_kinds(s.get('empty_by_kind'))} | {s['red_flags_escalated']}/{s['red_flags_sent']} | "
-                f"{s.get('unexpected_escalations', '–')} | {fmt(s['server_cpu_ms_per_turn'], ' ms', 1)} |")
-    L += ["",
-          "*Empty replies*: turns other than red flags that got an HTTP 200 with no bot message (by kind of turn). "
-          "*Other turns escalated*: FAQ, clinic or small-talk turns from the held-out set that got the red-flag safety "
-          "message (a false escalation, or a held-out question that does describe a red flag); the simulated person "
-          "then starts a new conversation, as after a red flag. *Red flags escalated*: "
-          "red-flag turns whose reply carried the safety message (`metadata.urgency`); the red-flag texts are the "
-          "hand-labelled positives of `tests/red_flags/dev_set.yml`, so this is also a rough recall figure under load "
-          "(see `make redflag-report` for the real one).", ""]
+                f"{s.get('unexpected_escalations', '–')} | {fmt(s['server_cpu_ms_per_turn'], ' ms', 1)} |"
+            )
+    L += [
+        "",
+        "*Empty replies*: turns other than red flags that got an HTTP 200 with no bot message (by kind of turn). "
+        "*Other turns escalated*: FAQ, clinic or small-talk turns from the held-out set that got the red-flag safety "
+        "message (a false escalation, or a held-out question that does describe a red flag); the simulated person "
+        "then starts a new conversation, as after a red flag. *Red flags escalated*: "
+        "red-flag turns whose reply carried the safety message (`metadata.urgency`); the red-flag texts are the "
+        "hand-labelled positives of `tests/red_flags/dev_set.yml`, so this is also a rough recall figure under load "
+        "(see `make redflag-report` for the real one).",
+        "",
+    ]
 
     odd = {}
     for label, levels in (results.get("levels") or {}).items():
@@ -407,7 +480,7 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
     if odd:
         L += ["Held-out questions that got the red-flag safety message during the load levels:", ""]
         for label, items in odd.items():
-            L += [f"- {label}: " + "; ".join(f"\"{t}\"" for t in sorted(items))]
+            L += [f"- {label}: " + "; ".join(f'"{t}"' for t in sorted(items))]
         L += [""]
 
     L += ablation_section(results)
@@ -416,17 +489,22 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
     soak = results.get("soak")
     if soak:
         s = soak["summary"]
-        L += ["## Soak", "",
-              f"Project stack alone, 10 concurrent conversations for {soak['duration_s'] / 60:g} min: {s['turns']} turns "
-              f"in {s['conversations']} conversations, {s['throughput_tps']} turns/s, median {fmt(s['p50_ms'], ' ms', 1)}, "
-              f"p95 {fmt(s['p95_ms'], ' ms', 1)}, p99 {fmt(s['p99_ms'], ' ms', 1)}, {s['errors']} errors, {s['timeouts']} timeouts.",
-              "",
-              f"| server | RSS, first {soak['window_s']:.0f} s (mean) | RSS, last {soak['window_s']:.0f} s (mean) | growth | max |",
-              "|---|---|---|---|---|"]
+        L += [
+            "## Soak",
+            "",
+            f"Project stack alone, 10 concurrent conversations for {soak['duration_s'] / 60:g} min: {s['turns']} turns "
+            f"in {s['conversations']} conversations, {s['throughput_tps']} turns/s, median {fmt(s['p50_ms'], ' ms', 1)}, "
+            f"p95 {fmt(s['p95_ms'], ' ms', 1)}, p99 {fmt(s['p99_ms'], ' ms', 1)}, {s['errors']} errors, {s['timeouts']} timeouts.",
+            "",
+            f"| server | RSS, first {soak['window_s']:.0f} s (mean) | RSS, last {soak['window_s']:.0f} s (mean) | growth | max |",
+            "|---|---|---|---|---|",
+        ]
         for svc, m in soak["memory"].items():
             g = m.get("growth")
-            L.append(f"| {svc} | {fmt(m['first_window_mb'], ' MB', 0)} | {fmt(m['last_window_mb'], ' MB', 0)} | "
-                     f"{'–' if g is None else f'{g * 100:+.1f}%'} | {fmt(m['max_mb'], ' MB', 0)} |")
+            L.append(
+                f"| {svc} | {fmt(m['first_window_mb'], ' MB', 0)} | {fmt(m['last_window_mb'], ' MB', 0)} | "
+                f"{'–' if g is None else f'{g * 100:+.1f}%'} | {fmt(m['max_mb'], ' MB', 0)} |"
+            )
         L += ["", f"![memory during the soak]({files.get('soak', '')})", ""]
 
     L += machine_section(results) + [""]
@@ -434,7 +512,7 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
     L += [
         "## Method",
         "",
-        f"- Everything runs on 127.0.0.1: two stacks started by `clinic_bot.launcher.Stack` (action server + Rasa "
+        "- Everything runs on 127.0.0.1: two stacks started by `clinic_bot.launcher.Stack` (action server + Rasa "
         "server, free ports, temporary data folders, SQLite tracker store and ticket database, in-memory lock store "
         "as in `endpoints.yml`), and a loopback recording server as the staff webhook.",
         f"- A *conversation* is a scripted patient (`bench/scenario.py`): a greeting, 4-8 turns mixing FAQ "
@@ -470,7 +548,7 @@ def write_report(results: Dict[str, Any], out: Path) -> List[Dict[str, Any]]:
         "",
         "```bash",
         "make bench                                        # full run: 60 s levels, 10-minute soak (~40 min)",
-        "BENCH_ARGS=\"--quick\" make bench                   # quick check (~10 min + baseline training the first time)",
+        'BENCH_ARGS="--quick" make bench                   # quick check (~10 min + baseline training the first time)',
         ".venv/bin/python bench/run_bench.py --quick       # the same without make (does not retrain models/)",
         ".venv/bin/python bench/run_bench.py --soak-minutes 30 --levels 1,10,50,100",
         ".venv/bin/python bench/run_bench.py --report-only # re-render this page from .cache/bench/results.json",

@@ -25,6 +25,7 @@ What runs (everything on 127.0.0.1, free ports, temporary data folders):
 5. soak of the project stack at 10 concurrent conversations (default 10 minutes)
    while the RSS of each server (process tree) is sampled every second.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -90,16 +91,21 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--think", default="1.0,3.0", help="think time between a person's turns, min,max seconds (default 1,3)")
     p.add_argument("--timeout", type=float, default=10.0, help="a turn slower than this counts as a timeout (s)")
     p.add_argument("--parse-requests", type=int, default=None, help="NLU-only requests per model (default 200, quick 60)")
-    p.add_argument("--min-turns", type=int, default=None,
-                   help="a level goes on past its duration until this many turns (max 3x duration; default 60, quick 20)")
-    p.add_argument("--skip-train-timing", action="store_true",
-                   help="reuse the last measured training time instead of training config.yml again")
+    p.add_argument(
+        "--min-turns", type=int, default=None, help="a level goes on past its duration until this many turns (max 3x duration; default 60, quick 20)"
+    )
+    p.add_argument("--skip-train-timing", action="store_true", help="reuse the last measured training time instead of training config.yml again")
     p.add_argument("--retrain-baseline", action="store_true", help="retrain the baseline even if its inputs did not change")
     p.add_argument("--no-baseline", action="store_true", help="only the project (no ratios)")
-    p.add_argument("--baseline-epochs", type=int, default=None,
-                   help="train the baseline for this many epochs: for latency/CPU ratios only (inference cost does not depend on epochs)")
-    p.add_argument("--no-ablation", action="store_true",
-                   help="skip the run of the project model on plain `rasa run` (what clinic_bot.rasa_runtime is worth)")
+    p.add_argument(
+        "--baseline-epochs",
+        type=int,
+        default=None,
+        help="train the baseline for this many epochs: for latency/CPU ratios only (inference cost does not depend on epochs)",
+    )
+    p.add_argument(
+        "--no-ablation", action="store_true", help="skip the run of the project model on plain `rasa run` (what clinic_bot.rasa_runtime is worth)"
+    )
     p.add_argument("--model", default=str(PROJECT_MODEL), help="project model to serve (default models/facet-assistant.tar.gz)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--report-only", action="store_true", help="re-render reports/benchmark.md from the last results")
@@ -171,8 +177,7 @@ def conditions(label: str) -> Dict[str, Any]:
     busy = procstats.machine_busy(2.0)
     la = procstats.load_average()
     log(f"{label}: load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}, CPUs busy {busy * 100:.0f}%")
-    return {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "loadavg": [round(x, 2) for x in la],
-            "cpu_busy": round(busy, 3)}
+    return {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "loadavg": [round(x, 2) for x in la], "cpu_busy": round(busy, 3)}
 
 
 # ----------------------------------------------------------------------------- training
@@ -209,9 +214,10 @@ def write_baseline_config(epochs: Optional[int] = None) -> str:
         "pipeline": default["pipeline"],
         "policies": project["policies"],
     }
-    text = ("# Written by bench/run_bench.py at run time: Rasa's default NLU pipeline\n"
-            "# (config/nlu_candidates/rasa_default.yml) + this project's policies (config.yml).\n"
-            + yaml.safe_dump(combined, sort_keys=False))
+    text = (
+        "# Written by bench/run_bench.py at run time: Rasa's default NLU pipeline\n"
+        "# (config/nlu_candidates/rasa_default.yml) + this project's policies (config.yml).\n" + yaml.safe_dump(combined, sort_keys=False)
+    )
     CACHE.mkdir(parents=True, exist_ok=True)
     BASELINE_CONFIG.write_text(text)
     return text
@@ -234,8 +240,7 @@ def train(config: Path, name: str) -> Dict[str, Any]:
     log_path = logs / f"train-{name}.log"
     cache_dir = Path(tempfile.mkdtemp(prefix=f"rasa-cache-{name}-", dir=CACHE))
     env = dict(os.environ, **BASE_ENV, RASA_CACHE_DIRECTORY=str(cache_dir))
-    cmd = [str(RASA), "train", "--domain", "domain", "--data", "data", "--config", str(config),
-           "--out", str(CACHE), "--fixed-model-name", name]
+    cmd = [str(RASA), "train", "--domain", "domain", "--data", "data", "--config", str(config), "--out", str(CACHE), "--fixed-model-name", name]
     log(f"training {name}: {' '.join(cmd[1:])} (log: {log_path.relative_to(ROOT)})")
     la0 = procstats.load_average()[0]
     start = time.perf_counter()
@@ -260,10 +265,17 @@ def train(config: Path, name: str) -> Dict[str, Any]:
     else:
         log(f"training {name}: {seconds:.0f} s")
     return {
-        "name": name, "config": str(config.relative_to(ROOT)), "status": status, "exit_code": code,
-        "seconds": round(seconds, 1), "model_mb": round(model.stat().st_size / 1e6, 1) if model.exists() and status == "ok" else None,
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "loadavg_at_start": round(la0, 2),
-        "loadavg_at_end": round(procstats.load_average()[0], 2), "error_tail": tail, "log": str(log_path.relative_to(ROOT)),
+        "name": name,
+        "config": str(config.relative_to(ROOT)),
+        "status": status,
+        "exit_code": code,
+        "seconds": round(seconds, 1),
+        "model_mb": round(model.stat().st_size / 1e6, 1) if model.exists() and status == "ok" else None,
+        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "loadavg_at_start": round(la0, 2),
+        "loadavg_at_end": round(procstats.load_average()[0], 2),
+        "error_tail": tail,
+        "log": str(log_path.relative_to(ROOT)),
     }
 
 
@@ -287,8 +299,10 @@ def model_info(path: Path) -> Dict[str, Any]:
     """Size and training date of a model archive (from its metadata.json)."""
     import tarfile
 
-    info: Dict[str, Any] = {"path": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
-                            "mb": round(path.stat().st_size / 1e6, 1)}
+    info: Dict[str, Any] = {
+        "path": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
+        "mb": round(path.stat().st_size / 1e6, 1),
+    }
     try:
         with tarfile.open(path, "r:gz") as tar:
             member = next(m for m in tar.getmembers() if m.name.lstrip("/") == "metadata.json")
@@ -303,8 +317,9 @@ def newer_inputs(model: Path) -> Optional[List[str]]:
     """Training inputs (the Makefile's MODEL_INPUTS) changed after `model` was written;
     None when make cannot say."""
     try:
-        listed = subprocess.run(["make", "-s", "--no-print-directory", "model-inputs"], cwd=ROOT, check=True,
-                                capture_output=True, text=True, timeout=60).stdout.split()
+        listed = subprocess.run(
+            ["make", "-s", "--no-print-directory", "model-inputs"], cwd=ROOT, check=True, capture_output=True, text=True, timeout=60
+        ).stdout.split()
     except (OSError, subprocess.SubprocessError):
         return None
     t = model.stat().st_mtime
@@ -347,18 +362,29 @@ def post_json(url: str, payload: Any, timeout: float = 120.0) -> Any:
 class Bench:
     """One served model: its Stack, cold start, and process handles."""
 
-    def __init__(self, label: str, model: Path, staff_hook: str, sampler: procstats.MemorySampler,
-                 runtime_fixes: bool = True) -> None:
+    def __init__(self, label: str, model: Path, staff_hook: str, sampler: procstats.MemorySampler, runtime_fixes: bool = True) -> None:
         from clinic_bot.launcher import Stack
 
         self.label = label
         self.model = model
         self.var_dir = Path(tempfile.mkdtemp(prefix=f"bench-{label}-"))
         self.stack = Stack(
-            var_dir=self.var_dir, model=model, rasa_port=0, action_port=0, console_port=0, widget_port=0,
-            with_console=False, with_widget=False, log_dir=CACHE / "logs" / label, runtime_fixes=runtime_fixes,
-            extra_env={**BASE_ENV, "STAFF_WEBHOOK_URL": staff_hook, "STAFF_WEBHOOK_TIMEOUT": "2",
-                       "CLINIC_DB_URL": f"sqlite:///{self.var_dir / 'clinic.db'}"},
+            var_dir=self.var_dir,
+            model=model,
+            rasa_port=0,
+            action_port=0,
+            console_port=0,
+            widget_port=0,
+            with_console=False,
+            with_widget=False,
+            log_dir=CACHE / "logs" / label,
+            runtime_fixes=runtime_fixes,
+            extra_env={
+                **BASE_ENV,
+                "STAFF_WEBHOOK_URL": staff_hook,
+                "STAFF_WEBHOOK_TIMEOUT": "2",
+                "CLINIC_DB_URL": f"sqlite:///{self.var_dir / 'clinic.db'}",
+            },
         )
         self.sampler = sampler
         self.cold: Dict[str, Any] = {}
@@ -383,10 +409,11 @@ class Bench:
             self.sampler.watch(self.key(svc.name), svc.proc.pid)
         post_json(f"{self.stack.rasa_url}/webhooks/rest/webhook", {"sender": f"cold-{self.label}", "message": "hello"})
         t_first = time.perf_counter()
-        self.cold = {"ready_s": round(t_ready - t0, 1), "first_turn_s": round(t_first - t0, 1),
-                     "first_turn_latency_s": round(t_first - t_ready, 2)}
-        log(f"{self.label}: servers up after {self.cold['ready_s']} s; first answered turn after "
-            f"{self.cold['first_turn_s']} s (that turn alone took {self.cold['first_turn_latency_s']} s)")
+        self.cold = {"ready_s": round(t_ready - t0, 1), "first_turn_s": round(t_first - t0, 1), "first_turn_latency_s": round(t_first - t_ready, 2)}
+        log(
+            f"{self.label}: servers up after {self.cold['ready_s']} s; first answered turn after "
+            f"{self.cold['first_turn_s']} s (that turn alone took {self.cold['first_turn_latency_s']} s)"
+        )
 
     def warm_up(self, texts: List[str]) -> None:
         for i, text in enumerate(texts):
@@ -412,14 +439,17 @@ def measured_level(bench: Bench, book, **kw: Any) -> Dict[str, Any]:
     level.cpu_s = {k: max(0.0, cpu1.get(k, 0.0) - cpu0.get(k, 0.0)) for k in cpu0}
     s = level.summary()
     s["alive_after"] = bench.alive()
-    log(f"{bench.label} {s['name']}: {s['turns']} turns, {s['throughput_tps']}/s, p50 {s['p50_ms']} ms, "
+    log(
+        f"{bench.label} {s['name']}: {s['turns']} turns, {s['throughput_tps']}/s, p50 {s['p50_ms']} ms, "
         f"p95 {s['p95_ms']} ms, p99 {s['p99_ms']} ms, errors {s['errors']}, timeouts {s['timeouts']}, "
-        f"server CPU {s['server_cpu_ms_per_turn']} ms/turn")
+        f"server CPU {s['server_cpu_ms_per_turn']} ms/turn"
+    )
     return {"summary": s, "latencies_ms": [round(x, 2) for x in level.latencies_ms()]}
 
 
-def runtime_ablation(project: Bench, model: Path, staff_hook: str, sampler: procstats.MemorySampler, book,
-                     warm: List[str], args: argparse.Namespace) -> Dict[str, Any]:
+def runtime_ablation(
+    project: Bench, model: Path, staff_hook: str, sampler: procstats.MemorySampler, book, warm: List[str], args: argparse.Namespace
+) -> Dict[str, Any]:
     """The project model on plain `rasa run` (no runtime fixes, no warm-up) against the
     project stack as run, at 10 conversations, back to back."""
     stock = Bench("project-stock-rasa", model, staff_hook, sampler, runtime_fixes=False)
@@ -429,8 +459,16 @@ def runtime_ablation(project: Bench, model: Path, staff_hook: str, sampler: proc
         out: Dict[str, Any] = {"cold_start": stock.cold, "levels": {}}
         for b in (stock, project):
             out["levels"][b.label] = measured_level(
-                b, book, name="c10-ablation", concurrency=10, duration_s=args.level_seconds, think_s=args.think_range,
-                timeout_s=args.timeout, seed=args.seed + 50, min_turns=args.min_turns)
+                b,
+                book,
+                name="c10-ablation",
+                concurrency=10,
+                duration_s=args.level_seconds,
+                think_s=args.think_range,
+                timeout_s=args.timeout,
+                seed=args.seed + 50,
+                min_turns=args.min_turns,
+            )
         return out
     finally:
         stock.stop()
@@ -450,9 +488,17 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         "mode": "quick" if args.quick else "full",
         "started": started.isoformat(timespec="seconds"),
         "machine": machine_description(),
-        "settings": {"levels": args.levels_list, "level_seconds": args.level_seconds, "think_s": list(args.think_range),
-                     "timeout_s": args.timeout, "soak_minutes": args.soak_minutes, "parse_requests": args.parse_requests,
-                     "saturation_seconds": args.saturation_seconds, "seed": args.seed, "min_turns": args.min_turns},
+        "settings": {
+            "levels": args.levels_list,
+            "level_seconds": args.level_seconds,
+            "think_s": list(args.think_range),
+            "timeout_s": args.timeout,
+            "soak_minutes": args.soak_minutes,
+            "parse_requests": args.parse_requests,
+            "saturation_seconds": args.saturation_seconds,
+            "seed": args.seed,
+            "min_turns": args.min_turns,
+        },
         "command": "bench/run_bench.py " + " ".join(sys.argv[1:] + shlex.split(os.environ.get("BENCH_ARGS", ""))),
     }
     results["conditions_start"] = conditions("start")
@@ -491,27 +537,34 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         texts = [t for _, t in book.faq]
         texts = (texts * (args.parse_requests // len(texts) + 1))[: args.parse_requests]
         parse = asyncio.run(parse_latencies({b.label: (b.stack.rasa_url, b.stack.token) for b in benches}, texts))
-        results["parse"] = {k: {"n": len(v), "p50_ms": percentile(v, 50), "p95_ms": percentile(v, 95),
-                                "p99_ms": percentile(v, 99)} for k, v in parse.items()}
+        results["parse"] = {
+            k: {"n": len(v), "p50_ms": percentile(v, 50), "p95_ms": percentile(v, 95), "p99_ms": percentile(v, 99)} for k, v in parse.items()
+        }
         log("NLU parse: " + ", ".join(f"{k} p50 {v['p50_ms']} ms p95 {v['p95_ms']} ms" for k, v in results["parse"].items()))
 
         # 4. load levels, project and baseline back to back, alternating who goes first
         results["levels"] = {b.label: {} for b in benches}
-        plan: List[Tuple[str, int, Tuple[float, float], float]] = [
-            (f"c{c}", c, args.think_range, args.level_seconds) for c in args.levels_list
-        ] + [("saturation", 10, (0.0, 0.0), args.saturation_seconds)]
+        plan: List[Tuple[str, int, Tuple[float, float], float]] = [(f"c{c}", c, args.think_range, args.level_seconds) for c in args.levels_list] + [
+            ("saturation", 10, (0.0, 0.0), args.saturation_seconds)
+        ]
         for i, (name, conc, think, secs) in enumerate(plan):
             order = benches if i % 2 == 0 else list(reversed(benches))
             for b in order:
                 results["levels"][b.label][name] = measured_level(
-                    b, book, name=name, concurrency=conc, duration_s=secs, think_s=think,
-                    timeout_s=args.timeout, seed=args.seed + i, min_turns=args.min_turns)
+                    b,
+                    book,
+                    name=name,
+                    concurrency=conc,
+                    duration_s=secs,
+                    think_s=think,
+                    timeout_s=args.timeout,
+                    seed=args.seed + i,
+                    min_turns=args.min_turns,
+                )
 
         # peak memory so far, per server (process tree), before anything stops
-        results["peak_rss_mb"] = {b.label: {svc: round(sampler.peak(b.key(svc)), 1) for svc in b.service_names()}
-                                  for b in benches}
-        results["hwm_mb"] = {b.label: {svc: round(procstats.hwm_mb(b.pid(svc)), 1) for svc in b.service_names()}
-                             for b in benches}
+        results["peak_rss_mb"] = {b.label: {svc: round(sampler.peak(b.key(svc)), 1) for svc in b.service_names()} for b in benches}
+        results["hwm_mb"] = {b.label: {svc: round(procstats.hwm_mb(b.pid(svc)), 1) for svc in b.service_names()} for b in benches}
 
         for b in benches[1:]:
             b.stop()
@@ -519,15 +572,15 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
 
         # 5. what clinic_bot.rasa_runtime and the warm-up are worth: the same model on plain `rasa run`
         if not args.no_ablation:
-            results["ablation"] = runtime_ablation(project, project_model, recorder.url + "/staff-hook", sampler,
-                                                   book, warm, args)
+            results["ablation"] = runtime_ablation(project, project_model, recorder.url + "/staff-hook", sampler, book, warm, args)
 
         # 6. soak: the project alone
         soak_s = args.soak_minutes * 60
         log(f"soak: project at 10 concurrent conversations for {args.soak_minutes:g} min")
         t_soak = time.monotonic() - sampler.t0
-        soak = measured_level(project, book, name="soak", concurrency=10, duration_s=soak_s,
-                              think_s=args.think_range, timeout_s=args.timeout, seed=args.seed + 99)
+        soak = measured_level(
+            project, book, name="soak", concurrency=10, duration_s=soak_s, think_s=args.think_range, timeout_s=args.timeout, seed=args.seed + 99
+        )
         t_end = time.monotonic() - sampler.t0
         window = min(60.0, soak_s / 4)
         mem = {}
@@ -536,16 +589,17 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
             first = [v for t, v in series if t <= t_soak + window]
             last = [v for t, v in series if t >= t_end - window]
             f, l = procstats.mean(first), procstats.mean(last)
-            mem[svc] = {"first_window_mb": round(f, 1), "last_window_mb": round(l, 1),
-                        "growth": round(l / f - 1, 4) if f else None, "max_mb": round(max((v for _, v in series), default=0), 1),
-                        "series": [(round(t - t_soak, 1), round(v, 1)) for t, v in series]}
-            log(f"soak {svc}: {f:.0f} MB (first {window:.0f} s) -> {l:.0f} MB (last {window:.0f} s), "
-                f"{(l / f - 1) * 100 if f else 0:+.1f}%")
-        results["soak"] = {"summary": soak["summary"], "latencies_ms": soak["latencies_ms"], "window_s": window,
-                           "duration_s": soak_s, "memory": mem}
+            mem[svc] = {
+                "first_window_mb": round(f, 1),
+                "last_window_mb": round(l, 1),
+                "growth": round(l / f - 1, 4) if f else None,
+                "max_mb": round(max((v for _, v in series), default=0), 1),
+                "series": [(round(t - t_soak, 1), round(v, 1)) for t, v in series],
+            }
+            log(f"soak {svc}: {f:.0f} MB (first {window:.0f} s) -> {l:.0f} MB (last {window:.0f} s), " f"{(l / f - 1) * 100 if f else 0:+.1f}%")
+        results["soak"] = {"summary": soak["summary"], "latencies_ms": soak["latencies_ms"], "window_s": window, "duration_s": soak_s, "memory": mem}
         for svc in project.service_names():
-            results["peak_rss_mb"]["project"][svc] = round(max(results["peak_rss_mb"]["project"][svc],
-                                                               sampler.peak(project.key(svc))), 1)
+            results["peak_rss_mb"]["project"][svc] = round(max(results["peak_rss_mb"]["project"][svc], sampler.peak(project.key(svc))), 1)
             results["hwm_mb"]["project"][svc] = round(procstats.hwm_mb(project.pid(svc)), 1)
         results["staff_notifications"] = len(recorder.matching("/staff-hook"))
     finally:

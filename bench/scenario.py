@@ -15,6 +15,7 @@ probability `red_flag_rate` (~5% of all turns); a red flag puts the
 conversation into handoff, so the simulated person stops there and the next
 conversation starts with a new sender id.
 """
+
 from __future__ import annotations
 
 import random
@@ -78,8 +79,9 @@ def load_phrasebook() -> Phrasebook:
         red_flags = ["since last night i cant tell when i need a wee and it's numb down below"]
     if not faq:
         raise SystemExit(f"no FAQ questions found in {HELDOUT}")
-    return Phrasebook(by_intent, faq, red_flags,
-                      sources={"questions": str(HELDOUT.relative_to(ROOT)), "red flags": str(RED_FLAG_SET.relative_to(ROOT))})
+    return Phrasebook(
+        by_intent, faq, red_flags, sources={"questions": str(HELDOUT.relative_to(ROOT)), "red flags": str(RED_FLAG_SET.relative_to(ROOT))}
+    )
 
 
 def conversation(rng: random.Random, book: Phrasebook, red_flag_rate: float = 0.066) -> Iterator[Turn]:

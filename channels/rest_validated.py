@@ -29,6 +29,7 @@ Its replies also keep the urgency of red-flag safety messages: Rasa's
 `{"recipient_id", "text", "metadata": {"urgency": "emergency"}}` (REST clients
 that don't know the key ignore it and show the text).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -93,9 +94,9 @@ def _body(request: Request) -> Dict[Text, Any]:
     try:
         body = request.json
     except Exception as exc:  # Sanic raises on undecodable JSON
-        raise InvalidUsage("the body must be JSON: {\"sender\": \"...\", \"message\": \"...\"}") from exc
+        raise InvalidUsage('the body must be JSON: {"sender": "...", "message": "..."}') from exc
     if not isinstance(body, dict):
-        raise InvalidUsage("the body must be a JSON object: {\"sender\": \"...\", \"message\": \"...\"}")
+        raise InvalidUsage('the body must be a JSON object: {"sender": "...", "message": "..."}')
     return body
 
 

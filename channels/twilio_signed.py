@@ -26,6 +26,7 @@ credentials.yml (use this *instead of* the plain `twilio:` block)::
 Secrets come from the environment: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 (TWILIO_NUMBER and TWILIO_WEBHOOK_URL may be set there too).
 """
+
 from __future__ import annotations
 
 import logging

@@ -5,6 +5,7 @@ urgencies that config/safety.yml marks (emergency, urgent; crisis deliberately
 not) are shown with "⚠️ " in front of the text. Shared by
 channels/whatsapp/ and channels/twilio_signed.py.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -5,6 +5,7 @@ placeholders that Rasa fills from slots whose initial values domain/locale.yml
 sets from the profile (scripts/render_locale_domain.py writes it from here).
 The "tell me more" texts and the tests fill the same placeholders with `fill`.
 """
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 SQLite by default; set CLINIC_DB_URL to a PostgreSQL URL to move to a server.
 Rasa's conversations live in Rasa's own tracker store (see endpoints.yml).
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -68,12 +69,13 @@ def make_engine(url: str, *, own_file: bool = True) -> Engine:
     (the console on Rasa's tracker) only deletes securely and waits while it writes,
     from any thread."""
     if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///"):])
+        path = Path(url[len("sqlite:///") :])
         path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
         if own_file and not path.exists():  # created owner-only, before SQLite creates it with the umask's mode
             create_private(path)
-        engine = sa.create_engine(url, future=True, hide_parameters=True,
-                                  connect_args={"timeout": 15, **({} if own_file else {"check_same_thread": False})})
+        engine = sa.create_engine(
+            url, future=True, hide_parameters=True, connect_args={"timeout": 15, **({} if own_file else {"check_same_thread": False})}
+        )
         sa.event.listen(engine, "connect", sqlite_wal_on_connect if own_file else sqlite_secure_on_connect)
         return engine
     return sa.create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)

@@ -14,6 +14,7 @@ Staff replies that were accepted are recorded too (status `sent`, with a hash of
 the provider's message id) so that a later `failed` status can be pinned on the
 reply it belongs to.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,12 +35,12 @@ deliveries_table = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
     sa.Column("channel", sa.String(32), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),           # sent | failed
+    sa.Column("status", sa.String(16), nullable=False),  # sent | failed
     sa.Column("staff_reply", sa.Boolean, nullable=False, default=False),
     sa.Column("message_key", sa.String(64), nullable=True, index=True),  # SHA-256 of the provider's id
     sa.Column("error_code", sa.String(32), nullable=True),
     sa.Column("reason", sa.String(REASON_LIMIT), nullable=True),
-    sa.Column("source", sa.String(16), nullable=True),             # send (the API refused) | status (reported later)
+    sa.Column("source", sa.String(16), nullable=True),  # send (the API refused) | status (reported later)
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
 )
@@ -79,10 +80,17 @@ class DeliveryFailure:
     @classmethod
     def from_row(cls, row: Any) -> "DeliveryFailure":
         m = row._mapping
-        return cls(id=m["id"], conversation_id=m["conversation_id"], channel=m["channel"],
-                   staff_reply=bool(m["staff_reply"]), error_code=m["error_code"], reason=m["reason"] or "",
-                   source=m["source"] or "send", sent_at=_aware(m["sent_at"]),
-                   failed_at=_aware(m["failed_at"] or m["sent_at"]))
+        return cls(
+            id=m["id"],
+            conversation_id=m["conversation_id"],
+            channel=m["channel"],
+            staff_reply=bool(m["staff_reply"]),
+            error_code=m["error_code"],
+            reason=m["reason"] or "",
+            source=m["source"] or "send",
+            sent_at=_aware(m["sent_at"]),
+            failed_at=_aware(m["failed_at"] or m["sent_at"]),
+        )
 
 
 class DeliveryLog:
@@ -97,42 +105,73 @@ class DeliveryLog:
 
     def record_sent(self, conversation_id: str, channel: str, message_id: str, *, staff_reply: bool = True) -> None:
         with self.engine.begin() as conn:
-            conn.execute(deliveries_table.insert().values(
-                conversation_id=conversation_id, channel=channel, status="sent", staff_reply=staff_reply,
-                message_key=message_key(message_id), sent_at=_now()))
+            conn.execute(
+                deliveries_table.insert().values(
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    status="sent",
+                    staff_reply=staff_reply,
+                    message_key=message_key(message_id),
+                    sent_at=_now(),
+                )
+            )
 
-    def record_failure(self, conversation_id: str, channel: str, *, error_code: Optional[Any], reason: str,
-                       staff_reply: bool = False, source: str = "send", message_id: Optional[str] = None) -> None:
+    def record_failure(
+        self,
+        conversation_id: str,
+        channel: str,
+        *,
+        error_code: Optional[Any],
+        reason: str,
+        staff_reply: bool = False,
+        source: str = "send",
+        message_id: Optional[str] = None,
+    ) -> None:
         """A send the provider refused or that never got through."""
         now = _now()
         with self.engine.begin() as conn:
-            conn.execute(deliveries_table.insert().values(
-                conversation_id=conversation_id, channel=channel, status="failed", staff_reply=staff_reply,
-                message_key=message_key(message_id) if message_id else None,
-                error_code=None if error_code in (None, "") else str(error_code)[:32],
-                reason=(reason or "")[:REASON_LIMIT], source=source, sent_at=now, failed_at=now))
+            conn.execute(
+                deliveries_table.insert().values(
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    status="failed",
+                    staff_reply=staff_reply,
+                    message_key=message_key(message_id) if message_id else None,
+                    error_code=None if error_code in (None, "") else str(error_code)[:32],
+                    reason=(reason or "")[:REASON_LIMIT],
+                    source=source,
+                    sent_at=now,
+                    failed_at=now,
+                )
+            )
 
-    def record_status_failure(self, conversation_id: str, channel: str, message_id: str, *,
-                              error_code: Optional[Any], reason: str) -> None:
+    def record_status_failure(self, conversation_id: str, channel: str, message_id: str, *, error_code: Optional[Any], reason: str) -> None:
         """The provider reported later that a message it had accepted failed.
 
         The staff reply it belongs to (recorded as sent) is marked failed; a
         message not recorded as sent (the assistant's own) gets a new row."""
         key = message_key(message_id)
-        values = dict(status="failed", source="status", failed_at=_now(),
-                      error_code=None if error_code in (None, "") else str(error_code)[:32],
-                      reason=(reason or "")[:REASON_LIMIT])
+        values = dict(
+            status="failed",
+            source="status",
+            failed_at=_now(),
+            error_code=None if error_code in (None, "") else str(error_code)[:32],
+            reason=(reason or "")[:REASON_LIMIT],
+        )
         with self.engine.begin() as conn:
-            updated = conn.execute(deliveries_table.update().where(sa.and_(
-                deliveries_table.c.message_key == key, deliveries_table.c.status != "failed")).values(**values)).rowcount
-            if not updated and conn.execute(sa.select(deliveries_table.c.id).where(
-                    deliveries_table.c.message_key == key)).first() is None:
-                conn.execute(deliveries_table.insert().values(
-                    conversation_id=conversation_id, channel=channel, staff_reply=False, message_key=key,
-                    sent_at=values["failed_at"], **values))
+            updated = conn.execute(
+                deliveries_table.update()
+                .where(sa.and_(deliveries_table.c.message_key == key, deliveries_table.c.status != "failed"))
+                .values(**values)
+            ).rowcount
+            if not updated and conn.execute(sa.select(deliveries_table.c.id).where(deliveries_table.c.message_key == key)).first() is None:
+                conn.execute(
+                    deliveries_table.insert().values(
+                        conversation_id=conversation_id, channel=channel, staff_reply=False, message_key=key, sent_at=values["failed_at"], **values
+                    )
+                )
 
-    def failures(self, conversation_id: str, *, since: Optional[datetime] = None,
-                 staff_only: bool = False) -> List[DeliveryFailure]:
+    def failures(self, conversation_id: str, *, since: Optional[datetime] = None, staff_only: bool = False) -> List[DeliveryFailure]:
         """A conversation's failed deliveries, oldest first (`since`: failed at or after)."""
         c = deliveries_table.c
         q = sa.select(deliveries_table).where(sa.and_(c.conversation_id == conversation_id, c.status == "failed"))
@@ -151,8 +190,9 @@ class DeliveryLog:
             return out
         c = deliveries_table.c
         with self.engine.connect() as conn:
-            for r in conn.execute(sa.select(deliveries_table).where(sa.and_(c.conversation_id.in_(ids), c.status == "failed"))
-                                  .order_by(c.failed_at, c.id)):
+            for r in conn.execute(
+                sa.select(deliveries_table).where(sa.and_(c.conversation_id.in_(ids), c.status == "failed")).order_by(c.failed_at, c.id)
+            ):
                 f = DeliveryFailure.from_row(r)
                 out.setdefault(f.conversation_id, []).append(f)
         return out

@@ -8,6 +8,7 @@ escalation is recognised, never written twice), the same ticket (urgency from
 the one safety table; a repeated red flag joins the conversation's open
 ticket), and the same handoff slots.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -5,6 +5,7 @@ umask (022) they were created readable by every account on the machine. The
 project's files are 0600 and its folders 0700; a file left looser by an earlier
 version is tightened the next time it is opened.
 """
+
 from __future__ import annotations
 
 import os

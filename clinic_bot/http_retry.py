@@ -13,6 +13,7 @@ from its settings: the staff webhook in clinic_bot/notify.py
 `WhatsAppConfig.retry_policy` (channels/whatsapp/config.py). Callers decide
 what an outcome means (a ticket marker, a delivery record) and log it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -71,8 +72,9 @@ class _Backoff(RetryOptionsBase):
     """aiohttp-retry's options for a RetryPolicy."""
 
     def __init__(self, policy: RetryPolicy) -> None:
-        super().__init__(attempts=max(1, int(policy.attempts)), statuses=set(RETRY_STATUSES),
-                         exceptions=set(NETWORK_ERRORS), retry_all_server_errors=True)
+        super().__init__(
+            attempts=max(1, int(policy.attempts)), statuses=set(RETRY_STATUSES), exceptions=set(NETWORK_ERRORS), retry_all_server_errors=True
+        )
         self.policy = policy
 
     def get_timeout(self, attempt: int, response: Optional[aiohttp.ClientResponse] = None) -> float:
@@ -103,7 +105,6 @@ async def post_with_retries(url: str, body: bytes, headers: Mapping[str, str], p
                     text = await resp.text(errors="replace")
                 except NETWORK_ERRORS:  # the answer counts, whatever its body
                     text = ""
-                return PostOutcome(ok=ok, attempts=attempts, status=resp.status, body=text,
-                                   error=None if ok else f"HTTP {resp.status}")
+                return PostOutcome(ok=ok, attempts=attempts, status=resp.status, body=text, error=None if ok else f"HTTP {resp.status}")
         except NETWORK_ERRORS as exc:
             return PostOutcome(ok=False, attempts=attempts, error=_describe(exc), exception=exc)

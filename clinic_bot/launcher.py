@@ -4,6 +4,7 @@
 end-to-end tests and the benchmark use the same code on free ports with a
 temporary data folder, so what is tested is what runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,8 @@ from clinic_bot.files import PRIVATE_UMASK, kept_secret, make_private, private_d
 from clinic_bot.logs import LogPump, open_pump
 from clinic_bot.origins import default_widget_origins
 from clinic_bot.rasa_api import auth_headers
-from clinic_bot.settings import PROJECT_ROOT, env as settings_env, load_settings
+from clinic_bot.settings import PROJECT_ROOT, load_settings
+from clinic_bot.settings import env as settings_env
 
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "facet-assistant.tar.gz"
@@ -143,10 +145,24 @@ class Stack:
         return env
 
     # what `rasa run/shell/test` and `python -m actions.server` need from the shell (README, "Plain Rasa")
-    PLAIN_RASA_ENV = ("PYTHONPATH", "CLINIC_VAR_DIR", "CLINIC_DB_URL", "RASA_TRACKER_DB", "ACTION_SERVER_URL",
-                      "ACTION_SERVER_SECRET", "ACTION_HOST", "RASA_JWT_SECRET", "WIDGET_SESSION_SECRET",
-                      "STAFF_WEBHOOK_SECRET", "WIDGET_ORIGINS", "RASA_TELEMETRY_ENABLED", "HF_HUB_OFFLINE",
-                      "TRANSFORMERS_OFFLINE", "TF_CPP_MIN_LOG_LEVEL", "SQLALCHEMY_SILENCE_UBER_WARNING")
+    PLAIN_RASA_ENV = (
+        "PYTHONPATH",
+        "CLINIC_VAR_DIR",
+        "CLINIC_DB_URL",
+        "RASA_TRACKER_DB",
+        "ACTION_SERVER_URL",
+        "ACTION_SERVER_SECRET",
+        "ACTION_HOST",
+        "RASA_JWT_SECRET",
+        "WIDGET_SESSION_SECRET",
+        "STAFF_WEBHOOK_SECRET",
+        "WIDGET_ORIGINS",
+        "RASA_TELEMETRY_ENABLED",
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "TF_CPP_MIN_LOG_LEVEL",
+        "SQLALCHEMY_SILENCE_UBER_WARNING",
+    )
 
     def write_rasa_env(self) -> Path:
         """var/rasa.env: `set -a; . var/rasa.env; set +a` gives a shell what endpoints.yml reads."""
@@ -176,10 +192,18 @@ class Stack:
                     # no --auth-token / --cors: the JWT secret comes from the environment
                     # (clinic_bot/rasa_runtime.py); only the widget's socket.io answers
                     # cross-origin, to WIDGET_ORIGINS (widget/rasa_channel.py)
-                    "run", "--model", str(self.model), "--enable-api",
-                    "--interface", self.host, "--port", str(self.rasa_port),
-                    "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-                    "--endpoints", str(load_settings().endpoints_path),
+                    "run",
+                    "--model",
+                    str(self.model),
+                    "--enable-api",
+                    "--interface",
+                    self.host,
+                    "--port",
+                    str(self.rasa_port),
+                    "--credentials",
+                    str(PROJECT_ROOT / "credentials.yml"),
+                    "--endpoints",
+                    str(load_settings().endpoints_path),
                 ],
                 f"{self.rasa_url}/",
                 self.rasa_url,
@@ -224,8 +248,13 @@ class Stack:
         The child's umask makes whatever it creates (databases, WAL files) owner-only too."""
         log_dir = private_dir(self.log_dir or (self.var_dir / "logs"))
         svc.proc = subprocess.Popen(
-            svc.argv, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, umask=PRIVATE_UMASK,
+            svc.argv,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            umask=PRIVATE_UMASK,
         )
         svc.log = open_pump(svc.proc.stdout, log_dir / f"{svc.name.split()[0]}.log", load_settings())
 
@@ -249,7 +278,8 @@ class Stack:
         if not any(svc.name == "rasa server" for svc in self.services):
             return False
         req = urllib.request.Request(
-            f"{self.rasa_url}/model/parse", data=b'{"text": "hello, is it arthritis?"}',
+            f"{self.rasa_url}/model/parse",
+            data=b'{"text": "hello, is it arthritis?"}',
             headers={"Content-Type": "application/json", **self.api_headers()},
         )
         try:
@@ -318,12 +348,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.shell:
         env = stack.env()
         for svc in stack.services:
-            svc.proc = subprocess.Popen(svc.argv, cwd=PROJECT_ROOT, env=env, start_new_session=True,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            svc.proc = subprocess.Popen(
+                svc.argv, cwd=PROJECT_ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             wait_http(svc.health_url, svc.timeout_s, svc.proc)
         try:
-            return subprocess.call([str(VENV_BIN / "rasa"), "shell", "--model", str(stack.model),
-                                    "--endpoints", str(PROJECT_ROOT / "endpoints.yml")], cwd=PROJECT_ROOT, env=env)
+            return subprocess.call(
+                [str(VENV_BIN / "rasa"), "shell", "--model", str(stack.model), "--endpoints", str(PROJECT_ROOT / "endpoints.yml")],
+                cwd=PROJECT_ROOT,
+                env=env,
+            )
         finally:
             stack.stop()
     try:

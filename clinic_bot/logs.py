@@ -25,6 +25,7 @@ the first layer drops the fields Rasa puts patient text in, and our own code
 logs no message text. LOG_LEVEL=DEBUG makes Rasa log whole messages: never in
 production.
 """
+
 from __future__ import annotations
 
 import io
@@ -45,19 +46,51 @@ MAX_LINE = 20_000
 
 # Fields of Rasa's structured (structlog) records that hold conversation content:
 # Rasa's own anonymisation list (rasa.utils.log_utils._anonymizer) plus ids.
-SENSITIVE_KEYS = frozenset({
-    "text", "response_text", "user_text", "slot_values", "parse_data_text", "parse_data_entities",
-    "prediction_events", "tracker_latest_message", "prefilled_slots", "message", "response", "slot_candidates",
-    "rasa_event", "rasa_events", "tracker_states", "current_states", "old_states", "successes", "current_entity",
-    "next_entity", "states", "entity", "token_text", "user_message", "json_message", "metadata", "entities",
-    "sender_id", "conversation_id", "recipient_id", "wa_id", "events", "tracker", "parse_data", "body", "payload",
-})
+SENSITIVE_KEYS = frozenset(
+    {
+        "text",
+        "response_text",
+        "user_text",
+        "slot_values",
+        "parse_data_text",
+        "parse_data_entities",
+        "prediction_events",
+        "tracker_latest_message",
+        "prefilled_slots",
+        "message",
+        "response",
+        "slot_candidates",
+        "rasa_event",
+        "rasa_events",
+        "tracker_states",
+        "current_states",
+        "old_states",
+        "successes",
+        "current_entity",
+        "next_entity",
+        "states",
+        "entity",
+        "token_text",
+        "user_message",
+        "json_message",
+        "metadata",
+        "entities",
+        "sender_id",
+        "conversation_id",
+        "recipient_id",
+        "wa_id",
+        "events",
+        "tracker",
+        "parse_data",
+        "body",
+        "payload",
+    }
+)
 
 _TOKEN_PARAM = re.compile(r"(?i)\b((?:access_|auth_)?token|secret|password)=([^&\s'\"]+)")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
 _API_CONVERSATION = re.compile(r"(/conversations/)([^/\s'\"?#]+)")
-_NAMED_ID = re.compile(r"(?i)\b(sender(?:[ _]id)?|conversation(?:[ _]id)?|recipient(?:[ _]id)?)(\s*[:=]?\s*)(['\"])"
-                       r"([^'\":\s][^'\"]{0,199})\3")
+_NAMED_ID = re.compile(r"(?i)\b(sender(?:[ _]id)?|conversation(?:[ _]id)?|recipient(?:[ _]id)?)(\s*[:=]?\s*)(['\"])" r"([^'\":\s][^'\"]{0,199})\3")
 _SQL_PARAMETERS = re.compile(r"\[parameters: .*")
 # Plain-text records that quote what someone wrote: "user message 'I can't feel my legs'".
 _QUOTED_MESSAGE = re.compile(r"(?i)\b((?:user )?message|text|utterance|user said)(\s*[:=]?\s*)(['\"])(.{1,4000}?)\3")

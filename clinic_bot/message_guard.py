@@ -22,6 +22,7 @@ covers every input channel (REST, socket.io, WhatsApp, Twilio) in one place:
   conversation session (plus the few in `ALWAYS_ACCEPTED_PAYLOADS`) are read
   as intents; any other "/" text is read as plain words.
 """
+
 from __future__ import annotations
 
 import json
@@ -164,4 +165,4 @@ def install() -> None:
         await original(self, message, tracker)
 
     guarded._clinic_guard = True  # type: ignore[attr-defined]
-    MessageProcessor._handle_message_with_tracker = guarded  # type: ignore[assignment]
+    MessageProcessor._handle_message_with_tracker = guarded

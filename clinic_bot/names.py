@@ -3,6 +3,7 @@
 Intent, entity, slot and parse-data keys appear in the domain YAML and in
 several Python packages; the Python side reads them from here.
 """
+
 from __future__ import annotations
 
 # intents

@@ -6,6 +6,7 @@ to the ticket. The body is signed (`X-Clinic-Signature-256: sha256=<hex>`,
 clinic_bot/signatures.py) when `STAFF_WEBHOOK_SECRET` is set; what is retried
 is clinic_bot/http_retry.py's rule, with `STAFF_WEBHOOK_RETRIES` attempts.
 """
+
 from __future__ import annotations
 
 import json

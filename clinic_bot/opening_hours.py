@@ -4,6 +4,7 @@ The handoff message must tell the truth about when staff will answer, so the
 hours are data (config/clinic_profile.yml), read here, and checked against the
 clock in the clinic's zone rather than the server's.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

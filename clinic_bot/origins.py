@@ -6,6 +6,7 @@ otherwise the clinic's own site from the clinic profile (`clinic.website`, else
 the origin of `clinic.booking_url`), plus the local demo page that `make run`
 serves (the launcher passes it in).
 """
+
 from __future__ import annotations
 
 from typing import List, Optional

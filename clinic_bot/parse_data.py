@@ -5,6 +5,7 @@ The ResponseSelector puts its pick under `response_selector.faq.response`
 `...ranking`. Actions, the console and the evaluation scripts all need the
 topic; they read it here, so a change of Rasa's layout is fixed once.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -15,16 +16,16 @@ FAQ_PREFIX = names.INTENT_FAQ + "/"
 
 
 def faq_selector(parse: Mapping[str, Any]) -> Dict[str, Any]:
-    return ((parse.get("response_selector") or {}).get(names.INTENT_FAQ) or {})
+    return (parse.get("response_selector") or {}).get(names.INTENT_FAQ) or {}
 
 
 def faq_response_key(parse: Mapping[str, Any]) -> Optional[str]:
-    """"faq/<topic>" the selector picked, if any."""
+    """ "faq/<topic>" the selector picked, if any."""
     return (faq_selector(parse).get("response") or {}).get("intent_response_key") or None
 
 
 def topic_of_key(key: Optional[str]) -> Optional[str]:
-    return key[len(FAQ_PREFIX):] if key and key.startswith(FAQ_PREFIX) else None
+    return key[len(FAQ_PREFIX) :] if key and key.startswith(FAQ_PREFIX) else None
 
 
 def faq_pick(parse: Mapping[str, Any]) -> Tuple[Optional[str], float]:

@@ -1,4 +1,5 @@
 """The clinic profile: the only place clinic facts and locale numbers come from."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

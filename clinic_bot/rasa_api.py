@@ -9,6 +9,7 @@ The API is authenticated with a short-lived JWT in the Authorization header,
 signed with `RASA_JWT_SECRET` (a token in the URL would land in logs and
 proxies). `python -m clinic_bot.rasa_api token` prints one for curl.
 """
+
 from __future__ import annotations
 
 import sys

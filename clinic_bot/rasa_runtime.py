@@ -32,6 +32,7 @@ Security settings applied here (docs/security.md), from clinic_bot/settings.py:
 `rasa run` started directly still works, only slower, with the stock journal
 and without these protections.
 """
+
 from __future__ import annotations
 
 import functools
@@ -78,7 +79,7 @@ def validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
 
 def apply() -> None:
     """Install the fixes into the imported Rasa modules (idempotent)."""
-    RemoteAction._validate_action_result = validate_action_result  # type: ignore[assignment]
+    RemoteAction._validate_action_result = validate_action_result
     if not sa.event.contains(Engine, "connect", sqlite_wal_on_connect):
         sa.event.listen(Engine, "connect", sqlite_wal_on_connect)
     message_guard.install()

@@ -4,6 +4,7 @@ A sliding window per key: at most `count` events in any `seconds`. Memory is
 bounded: beyond `max_keys` keys the least recently used are forgotten. Limits
 are per process; behind a load balancer each server counts its own share.
 """
+
 from __future__ import annotations
 
 import time

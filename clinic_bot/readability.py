@@ -5,6 +5,7 @@ pyphen's bundled dictionaries and downloads nothing; later releases fetch a
 dictionary through nltk at run time). Each bullet point and each line counts as
 a sentence of its own, as a reader on a phone takes it.
 """
+
 from __future__ import annotations
 
 import re

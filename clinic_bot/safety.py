@@ -5,6 +5,7 @@ advice, ticket, handoff), asks one short safety question first (weak evidence),
 or carries on. The NLU component calls `decide`; the dialogue, tickets and the
 console read categories and urgencies from here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -10,13 +10,14 @@ Secrets (tokens, webhook secrets, app secrets) never live in files in git:
 they come from the environment, which `make run` fills from `.env` if present,
 or are generated once into `var/secrets/` by the launcher.
 """
+
 from __future__ import annotations
 
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,7 +100,7 @@ VARIABLES: Tuple[Variable, ...] = (
 _BY_NAME: Dict[str, Variable] = {v.name: v for v in VARIABLES}
 
 
-def env(name: str, environ: Optional[Dict[str, str]] = None) -> str:
+def env(name: str, environ: Optional[Mapping[str, str]] = None) -> str:
     """The variable's value, or its default from `VARIABLES` when unset or blank."""
     source = os.environ if environ is None else environ
     return (source.get(name) or "").strip() or _BY_NAME[name].default
@@ -223,9 +224,11 @@ def load_settings() -> Settings:
 
 def env_example() -> str:
     """The text of .env.example: every variable with its default, by section."""
-    lines = ["# Every environment variable the services read (clinic_bot/settings.py), with its default.",
-             "# Copy to .env (git ignores it) and set what you need; secrets left empty are generated",
-             "# into var/secrets/ by `make run`. Regenerate: python -m clinic_bot.settings --example > .env.example"]
+    lines = [
+        "# Every environment variable the services read (clinic_bot/settings.py), with its default.",
+        "# Copy to .env (git ignores it) and set what you need; secrets left empty are generated",
+        "# into var/secrets/ by `make run`. Regenerate: python -m clinic_bot.settings --example > .env.example",
+    ]
     section = None
     for v in VARIABLES:
         if v.section != section:

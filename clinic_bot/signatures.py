@@ -6,6 +6,7 @@ the app secret), and the clinic signs its staff notifications the same way
 can check both with the same few lines. The signature covers the raw bytes:
 re-serialised JSON would not match.
 """
+
 from __future__ import annotations
 
 import hashlib

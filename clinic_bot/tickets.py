@@ -3,6 +3,7 @@
 A ticket is written before staff are notified, so a failed notification never
 loses an escalation; the notification outcome is recorded on the ticket.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -121,25 +122,25 @@ class TicketStore:
         if urgency not in ranks:
             raise TicketError(f"unknown urgency {urgency!r}")
         with self.engine.begin() as conn:
-            existing = conn.execute(
-                sa.select(tickets_table).where(tickets_table.c.dedupe_key == dedupe_key)
-            ).first()
+            existing = conn.execute(sa.select(tickets_table).where(tickets_table.c.dedupe_key == dedupe_key)).first()
             if existing is not None:
                 return Ticket.from_row(existing), False
-            repeat = conn.execute(
-                sa.select(ticket_repeats_table.c.ticket_id).where(ticket_repeats_table.c.dedupe_key == dedupe_key)
-            ).first()
+            repeat = conn.execute(sa.select(ticket_repeats_table.c.ticket_id).where(ticket_repeats_table.c.dedupe_key == dedupe_key)).first()
             if repeat is not None:
                 return Ticket.from_row(conn.execute(sa.select(tickets_table).where(tickets_table.c.id == repeat.ticket_id)).one()), False
-            open_ticket = conn.execute(
-                sa.select(tickets_table)
-                .where(
-                    tickets_table.c.conversation_id == conversation_id,
-                    tickets_table.c.dedupe_key.startswith(f"{conversation_id}:{join_open_kind}:", autoescape=True),
-                    tickets_table.c.status.in_(("open", "acknowledged")),
-                )
-                .order_by(tickets_table.c.id.desc())
-            ).first() if join_open_kind else None
+            open_ticket = (
+                conn.execute(
+                    sa.select(tickets_table)
+                    .where(
+                        tickets_table.c.conversation_id == conversation_id,
+                        tickets_table.c.dedupe_key.startswith(f"{conversation_id}:{join_open_kind}:", autoescape=True),
+                        tickets_table.c.status.in_(("open", "acknowledged")),
+                    )
+                    .order_by(tickets_table.c.id.desc())
+                ).first()
+                if join_open_kind
+                else None
+            )
             if open_ticket is not None:
                 return self._join(conn, open_ticket, dedupe_key, category, urgency, ranks[urgency], trigger_message)
             result = conn.execute(
@@ -162,16 +163,33 @@ class TicketStore:
 
     @staticmethod
     def _join(conn: Any, row: Any, dedupe_key: str, category: str, urgency: str, rank: int, trigger: str) -> Tuple[Ticket, bool]:
-        conn.execute(ticket_repeats_table.insert().values(
-            dedupe_key=dedupe_key, ticket_id=row.id, conversation_id=row.conversation_id,
-            category=category, urgency=urgency, trigger_message=trigger or "", created_at=_now(),
-        ))
+        conn.execute(
+            ticket_repeats_table.insert().values(
+                dedupe_key=dedupe_key,
+                ticket_id=row.id,
+                conversation_id=row.conversation_id,
+                category=category,
+                urgency=urgency,
+                trigger_message=trigger or "",
+                created_at=_now(),
+            )
+        )
         raised = rank < row.urgency_rank
         if raised:
-            conn.execute(tickets_table.update().where(tickets_table.c.id == row.id).values(
-                category=category, urgency=urgency, urgency_rank=rank, trigger_message=trigger or "",
-                status="open", notification_status="pending", notification_attempts=0, notification_error=None,
-            ))
+            conn.execute(
+                tickets_table.update()
+                .where(tickets_table.c.id == row.id)
+                .values(
+                    category=category,
+                    urgency=urgency,
+                    urgency_rank=rank,
+                    trigger_message=trigger or "",
+                    status="open",
+                    notification_status="pending",
+                    notification_attempts=0,
+                    notification_error=None,
+                )
+            )
         return Ticket.from_row(conn.execute(sa.select(tickets_table).where(tickets_table.c.id == row.id)).one()), raised
 
     def repeats(self, ticket_id: int) -> int:
@@ -226,6 +244,4 @@ class TicketStore:
         """Erase a person's tickets (data-protection request)."""
         with self.engine.begin() as conn:
             conn.execute(ticket_repeats_table.delete().where(ticket_repeats_table.c.conversation_id == conversation_id))
-            return conn.execute(
-                tickets_table.delete().where(tickets_table.c.conversation_id == conversation_id)
-            ).rowcount
+            return conn.execute(tickets_table.delete().where(tickets_table.c.conversation_id == conversation_id)).rowcount

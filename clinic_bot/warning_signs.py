@@ -5,6 +5,7 @@ config/safety.yml: the signs from each category's patient wording, the advice
 from the category's urgency, so the answers and the safety layer cannot drift
 apart. An urgency changed in the table moves its signs to the other advice.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

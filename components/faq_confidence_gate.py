@@ -7,6 +7,7 @@ confidence, or too close to the runner-up) it sets the intent to
 `nlu_fallback`, keeping the full rankings so the fallback action can offer the
 most likely topics as buttons.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text, Type
@@ -77,7 +78,5 @@ class FaqConfidenceGate(GraphComponent):
             if reason is None:
                 continue
             message.set(names.PARSE_FAQ_GATE, {"reason": reason, "original_intent": message.get(INTENT)}, add_to_output=True)
-            message.set(
-                INTENT, {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: self.threshold}, add_to_output=True
-            )
+            message.set(INTENT, {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: self.threshold}, add_to_output=True)
         return messages

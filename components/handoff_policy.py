@@ -5,6 +5,7 @@ recorded (staff see it in the console) and the bot listens, unless the message
 is a red flag: safety advice always goes out at once, so red flags fall through
 to the rules. Staff hand the conversation back by clearing the slot.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Optional, Text
@@ -30,7 +31,6 @@ class HandoffPolicy(RuntimePolicy):
             # the safety path speaks during handoff too (see RedFlagPolicy)
             "passthrough_intents": [names.INTENT_RED_FLAG, names.INTENT_RED_FLAG_CHECK, names.INTENT_CHECK_YES, USER_INTENT_RESTART],
         }
-
 
     def should_hold(self, tracker: DialogueStateTracker) -> bool:
         if not tracker.get_slot(self.config["slot"]):

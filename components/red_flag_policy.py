@@ -13,6 +13,7 @@ whether the bot's previous turn asked the safety check:
 * a "no" to the check: the answer to what the person first asked (not while a
   person from the clinic has taken over: then the bot stays quiet).
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text

@@ -1,4 +1,5 @@
 """Base for policies that decide from the live tracker alone and learn nothing."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text

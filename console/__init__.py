@@ -4,6 +4,7 @@ A Sanic app (``python -m console.app``) that reads the conversations straight
 from Rasa's SQL tracker store (the ``events`` table Rasa writes) and the
 handoff tickets from the project database. See docs/console.md.
 """
+
 import os
 
 # Rasa's tracker-store module triggers SQLAlchemy's 2.0 migration banner on import.

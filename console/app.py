@@ -4,6 +4,7 @@ Refuses to start without CONSOLE_SECRET_KEY (see console/config.py) unless
 --dev-secret is given. The launcher (clinic_bot/launcher.py) starts it with the
 stack and waits for GET /health.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,8 @@ from clinic_bot.logs import install as install_log_redaction
 from clinic_bot.settings import load_settings
 from clinic_bot.tickets import TicketStore
 from console.auth import UserStore
-from console.reconcile import reconcile
 from console.config import ConfigError, ConsoleConfig, load_config
+from console.reconcile import reconcile
 from console.repositories.audit import AuditLog
 from console.repositories.conversations import ConversationRepository
 from console.repositories.erasure import Eraser
@@ -50,12 +51,15 @@ def build_services(config: ConsoleConfig) -> Services:
         config=config,
         users=users,
         sessions=SessionStore(engine, users, idle_s=config.session_idle_s, max_s=config.session_max_s),
-        throttle=LoginThrottle(engine, account_max_failures=config.account_max_failures,
-                               ip_max_failures=config.ip_max_failures, base_s=config.lockout_base_seconds,
-                               max_s=config.lockout_max_seconds),
+        throttle=LoginThrottle(
+            engine,
+            account_max_failures=config.account_max_failures,
+            ip_max_failures=config.ip_max_failures,
+            base_s=config.lockout_base_seconds,
+            max_s=config.lockout_max_seconds,
+        ),
         tickets=tickets,
-        conversations=ConversationRepository(tracker, tickets, config.secret_key, low_confidence=config.low_confidence,
-                                             deliveries=deliveries),
+        conversations=ConversationRepository(tracker, tickets, config.secret_key, low_confidence=config.low_confidence, deliveries=deliveries),
         audit=AuditLog(engine),
         eraser=Eraser(tracker, engine, config.secret_key),
         tz=tz,
@@ -73,8 +77,13 @@ async def _error(request: Request, exc: Exception) -> HTTPResponse:
     titles = {404: "Not found", 405: "Method not allowed", 403: "Not allowed", 400: "Bad request"}
     if not hasattr(request.ctx, "user"):
         request.ctx.user = request.ctx.session = None
-    return render(request, "error.html", status=status, title=titles.get(status, "Something went wrong"),
-                  message="" if status != 500 else "The error was logged. Try again, or tell an admin.")
+    return render(
+        request,
+        "error.html",
+        status=status,
+        title=titles.get(status, "Something went wrong"),
+        message="" if status != 500 else "The error was logged. Try again, or tell an admin.",
+    )
 
 
 def create_app(config: Optional[ConsoleConfig] = None, name: Optional[str] = None) -> Sanic:
@@ -86,8 +95,7 @@ def create_app(config: Optional[ConsoleConfig] = None, name: Optional[str] = Non
     app.config.KEEP_ALIVE_TIMEOUT = 5
     app.ctx.services = build_services(config)
     # Exactly one public file: the stylesheet (nothing else under static/ is served).
-    app.static("/static/console.css", str(HERE / "static" / "console.css"), name=STATIC_ROUTE_NAME,
-               content_type="text/css; charset=utf-8")
+    app.static("/static/console.css", str(HERE / "static" / "console.css"), name=STATIC_ROUTE_NAME, content_type="text/css; charset=utf-8")
     for module in (auth, queue, conversations, reports, admin):
         app.blueprint(module.bp)
     app.register_middleware(authenticate, "request")
@@ -113,13 +121,19 @@ async def retention_forever(app: Sanic) -> None:
     loop = asyncio.get_running_loop()
     while True:
         try:
-            result = await loop.run_in_executor(None, functools.partial(
-                services.eraser.apply_retention, services.config.retention_days, actor="retention (scheduled)"))
+            result = await loop.run_in_executor(
+                None, functools.partial(services.eraser.apply_retention, services.config.retention_days, actor="retention (scheduled)")
+            )
             await loop.run_in_executor(None, services.sessions.purge_expired)
             await loop.run_in_executor(None, services.throttle.purge)
-            logger.info("retention %d days: %d conversations erased, %d old-session events, %d closed tickets, "
-                        "%d delivery records deleted", services.config.retention_days, result.conversations_erased,
-                        result.old_session_events_deleted, result.closed_tickets_deleted, result.deliveries_deleted)
+            logger.info(
+                "retention %d days: %d conversations erased, %d old-session events, %d closed tickets, " "%d delivery records deleted",
+                services.config.retention_days,
+                result.conversations_erased,
+                result.old_session_events_deleted,
+                result.closed_tickets_deleted,
+                result.deliveries_deleted,
+            )
         except Exception:
             logger.exception("scheduled retention failed; will retry")
         await asyncio.sleep(every_s)
@@ -142,8 +156,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Clinic staff console")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5080)
-    parser.add_argument("--dev-secret", action="store_true",
-                        help="development only: generate CONSOLE_SECRET_KEY once and keep it in var/secrets/")
+    parser.add_argument("--dev-secret", action="store_true", help="development only: generate CONSOLE_SECRET_KEY once and keep it in var/secrets/")
     args = parser.parse_args(argv)
     try:
         config = load_config(dev_secret=args.dev_secret)

@@ -3,6 +3,7 @@
 Accounts are created and disabled only from the CLI (console/cli.py); the web
 app never creates them.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,12 +25,12 @@ _CLINICAL = frozenset({"clinician", "admin"})
 # What each role may do. Reception handles the queue and routine replies but
 # sees phone numbers masked and cannot export, erase or read the audit log.
 PERMISSIONS: Dict[str, FrozenSet[str]] = {
-    "view": _ALL,                # queue, conversation list, transcripts
-    "act_tickets": _ALL,         # acknowledge / close escalations
-    "reply": _ALL,               # reply in handoff, hand back to the bot
+    "view": _ALL,  # queue, conversation list, transcripts
+    "act_tickets": _ALL,  # acknowledge / close escalations
+    "reply": _ALL,  # reply in handoff, hand back to the bot
     "see_phone_numbers": _CLINICAL,
-    "report": _CLINICAL,         # unanswered-questions report and its export
-    "export": _CLINICAL,         # conversation CSV / JSONL exports
+    "report": _CLINICAL,  # unanswered-questions report and its export
+    "export": _CLINICAL,  # conversation CSV / JSONL exports
     "delete": frozenset({"admin"}),
     "audit": frozenset({"admin"}),
 }
@@ -104,8 +105,13 @@ def verify_password(password_hash: Optional[str], password: str) -> bool:
 
 def _user(row) -> User:
     m = row._mapping
-    return User(id=m["id"], username=m["username"], role=m["role"], active=bool(m["active"]),
-                display_name=m.get("display_name") or default_display_name(m["username"]))
+    return User(
+        id=m["id"],
+        username=m["username"],
+        role=m["role"],
+        active=bool(m["active"]),
+        display_name=m.get("display_name") or default_display_name(m["username"]),
+    )
 
 
 class UserStore:
@@ -121,9 +127,11 @@ class UserStore:
         with self.engine.begin() as conn:
             if conn.execute(sa.select(users_table.c.id).where(users_table.c.username == username)).first():
                 raise AccountError(f"user {username!r} already exists")
-            conn.execute(users_table.insert().values(
-                username=username, role=role, password_hash=pw_hash, active=True, created_at=time.time(),
-                display_name=display))
+            conn.execute(
+                users_table.insert().values(
+                    username=username, role=role, password_hash=pw_hash, active=True, created_at=time.time(), display_name=display
+                )
+            )
         return self._must_get(username)
 
     def get_by_name(self, username: str) -> Optional[User]:
@@ -155,8 +163,7 @@ class UserStore:
         if user is None:
             raise AccountError(f"no user {username!r}")
         with self.engine.begin() as conn:
-            conn.execute(users_table.update().where(users_table.c.id == user.id)
-                         .values(display_name=normalise_display_name(display_name)))
+            conn.execute(users_table.update().where(users_table.c.id == user.id).values(display_name=normalise_display_name(display_name)))
         return self._must_get(username)
 
     def _must_get(self, username: str) -> User:
@@ -177,14 +184,11 @@ class UserStore:
     def authenticate(self, username: str, password: str) -> Optional[User]:
         """The active user with this name and password, else None (same cost either way)."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(users_table).where(users_table.c.username == (username or "").strip().lower())
-            ).first()
+            row = conn.execute(sa.select(users_table).where(users_table.c.username == (username or "").strip().lower())).first()
         stored = row._mapping["password_hash"] if row else None
         if not verify_password(stored, password) or row is None or not row._mapping["active"]:
             return None
         if stored and _hasher.check_needs_rehash(stored):
             with self.engine.begin() as conn:
-                conn.execute(users_table.update().where(users_table.c.id == row._mapping["id"])
-                             .values(password_hash=_hasher.hash(password)))
+                conn.execute(users_table.update().where(users_table.c.id == row._mapping["id"]).values(password_hash=_hasher.hash(password)))
         return _user(row)

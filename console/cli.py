@@ -14,6 +14,7 @@ of stdin when stdin is not a terminal (for scripts), never from arguments.
 Uses the same environment as the stack: CLINIC_DB_URL, RASA_TRACKER_DB /
 RASA_ENDPOINTS / CONSOLE_TRACKER_DB_URL, CONSOLE_SECRET_KEY.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,8 +63,7 @@ def main(argv: Optional[List[str]] = None, stdin: TextIO = sys.stdin, out: TextI
     p = sub.add_parser("create-user", help="create a staff account (password from prompt or stdin)")
     p.add_argument("username")
     p.add_argument("--role", required=True, choices=ROLES)
-    p.add_argument("--display-name", default=None,
-                   help="the name patients see on this person's replies (default: the first name in NAME)")
+    p.add_argument("--display-name", default=None, help="the name patients see on this person's replies (default: the first name in NAME)")
     p = sub.add_parser("set-display-name", help="set the name patients see on an account's replies")
     p.add_argument("username")
     p.add_argument("display_name")
@@ -131,9 +131,12 @@ def main(argv: Optional[List[str]] = None, stdin: TextIO = sys.stdin, out: TextI
             days = args.days if args.days is not None else retention_days_default()
             result = _eraser().apply_retention(days, actor=_actor())
             cutoff = datetime.fromtimestamp(result.cutoff, timezone.utc).isoformat(timespec="seconds")
-            print(f"retention {days} days (before {cutoff}): {result.conversations_erased} conversations erased, "
-                  f"{result.old_session_events_deleted} events of old sessions deleted, "
-                  f"{result.closed_tickets_deleted} closed tickets and {result.deliveries_deleted} delivery records deleted", file=out)
+            print(
+                f"retention {days} days (before {cutoff}): {result.conversations_erased} conversations erased, "
+                f"{result.old_session_events_deleted} events of old sessions deleted, "
+                f"{result.closed_tickets_deleted} closed tickets and {result.deliveries_deleted} delivery records deleted",
+                file=out,
+            )
     except (AccountError, ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,4 +1,5 @@
 """Console settings, read from the environment (never from files in git)."""
+
 from __future__ import annotations
 
 import os
@@ -79,8 +80,14 @@ def tracker_db_url() -> str:
 
     port = kw.get("port")
     url = SQLTrackerStore.get_db_url(
-        dialect, kw.get("url"), int(port) if port else None, kw.get("db") or "rasa.db",
-        kw.get("username"), kw.get("password"), None, kw.get("query"),
+        dialect,
+        kw.get("url"),
+        int(port) if port else None,
+        kw.get("db") or "rasa.db",
+        kw.get("username"),
+        kw.get("password"),
+        None,
+        kw.get("query"),
     )
     return url if isinstance(url, str) else url.render_as_string(hide_password=False)
 

@@ -5,6 +5,7 @@ one is refused with 403 before its handler runs. Logged-in forms use a token
 bound to the session; the login form uses one bound to a short-lived signed
 pre-login cookie, so a login cannot be forged from another site either.
 """
+
 from __future__ import annotations
 
 import hashlib

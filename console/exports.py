@@ -3,6 +3,7 @@
 Patient text is untrusted: CSV cells that a spreadsheet would run as a formula
 (starting with = + - @ or a control character) are prefixed with a quote.
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,11 +17,20 @@ from console.repositories.conversations import Transcript
 from console.repositories.unanswered import UnansweredGroup
 
 EVENT_COLUMNS = [
-    "conversation", "timestamp", "kind", "text", "intent", "intent_confidence", "faq_topic", "faq_confidence",
-    "fallback", "action", "staff", "channel",
+    "conversation",
+    "timestamp",
+    "kind",
+    "text",
+    "intent",
+    "intent_confidence",
+    "faq_topic",
+    "faq_confidence",
+    "fallback",
+    "action",
+    "staff",
+    "channel",
 ]
-UNANSWERED_COLUMNS = ["count", "conversations", "example", "other_wordings", "normalised", "why", "best_guess",
-                      "lowest_confidence", "last_seen"]
+UNANSWERED_COLUMNS = ["count", "conversations", "example", "other_wordings", "normalised", "why", "best_guess", "lowest_confidence", "last_seen"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -46,10 +56,15 @@ def event_rows(transcript: Transcript, mask: Callable[[str], str]) -> Iterable[D
         row.update(conversation=conv, timestamp=iso(item.at), kind=item.kind)
         if item.kind == "user" and item.info:
             info = item.info
-            row.update(text=mask(item.text), intent=info.intent, intent_confidence=_round(info.confidence),
-                       faq_topic=info.topic, faq_confidence=_round(info.topic_confidence),
-                       fallback=info.fallback or ("core_fallback" if item.core_fallback else None)
-                       or ("low_confidence" if info.low_confidence else None), channel=info.channel)
+            row.update(
+                text=mask(item.text),
+                intent=info.intent,
+                intent_confidence=_round(info.confidence),
+                faq_topic=info.topic,
+                faq_confidence=_round(info.topic_confidence),
+                fallback=info.fallback or ("core_fallback" if item.core_fallback else None) or ("low_confidence" if info.low_confidence else None),
+                channel=info.channel,
+            )
         elif item.kind == "staff":
             row.update(text=mask(item.text), staff=item.actor)
             if item.delivery is not None:
@@ -87,9 +102,14 @@ def to_jsonl(rows: Iterable[Dict[str, Any]]) -> str:
 def unanswered_rows(groups: Iterable[UnansweredGroup], mask: Callable[[str], str]) -> Iterable[Dict[str, Any]]:
     for g in groups:
         yield {
-            "count": g.count, "conversations": len(g.senders), "example": mask(g.example),
-            "other_wordings": " | ".join(mask(e) for e in g.examples[1:]), "normalised": mask(g.key),
-            "why": g.kind_labels, "best_guess": g.top_guess, "lowest_confidence": _round(g.min_confidence),
+            "count": g.count,
+            "conversations": len(g.senders),
+            "example": mask(g.example),
+            "other_wordings": " | ".join(mask(e) for e in g.examples[1:]),
+            "normalised": mask(g.key),
+            "why": g.kind_labels,
+            "best_guess": g.top_guess,
+            "lowest_confidence": _round(g.min_confidence),
             "last_seen": iso(g.last_at),
         }
 
@@ -124,5 +144,5 @@ def nlu_yaml_stub(groups: Iterable[UnansweredGroup], generated_at: Optional[floa
                 seen.add(text)
                 lines.append(f"    - {text}")
     if not seen:
-        lines[-1] = "  examples: \"\""
+        lines[-1] = '  examples: ""'
     return "\n".join(lines) + "\n"

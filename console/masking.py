@@ -6,6 +6,7 @@ id, a patient message or a staff reply is shown with all but its last three
 digits replaced by '•'. Bot templates (the clinic's own numbers, 999, 111) are
 not masked. Clinicians and admins see numbers in full.
 """
+
 from __future__ import annotations
 
 import re

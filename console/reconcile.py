@@ -11,6 +11,7 @@ plus a message to the person.
 The console runs it every RECONCILE_EVERY_S seconds; `python -m console.cli
 reconcile` runs it once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,9 +42,7 @@ def find_lost_escalations(tracker: Engine, since: Optional[float] = None) -> Lis
     since = time.time() - LOOKBACK_S if since is None else since
     ev = events_table.c
     with tracker.connect() as conn:
-        safety = conn.execute(
-            sa.select(ev.sender_id, ev.timestamp).where(ev.action_name == SAFETY_ACTION, ev.timestamp >= since)
-        ).all()
+        safety = conn.execute(sa.select(ev.sender_id, ev.timestamp).where(ev.action_name == SAFETY_ACTION, ev.timestamp >= since)).all()
         lost = []
         for sender, ts in safety:
             later = conn.execute(

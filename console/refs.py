@@ -5,6 +5,7 @@ browser history, access logs or Referer headers. A reference is a keyed hash
 (HMAC-SHA256 with CONSOLE_SECRET_KEY) of the sender id; the conversations
 repository resolves it back by looking the id up among the stored ones.
 """
+
 from __future__ import annotations
 
 import hashlib

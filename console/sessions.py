@@ -5,6 +5,7 @@ CONSOLE_SECRET_KEY; the database keeps only the token's SHA-256. Logging out,
 disabling the account or changing its password deletes the row, so the cookie
 stops working at once. Sessions end after an idle period and a maximum age.
 """
+
 from __future__ import annotations
 
 import base64
@@ -104,9 +105,7 @@ class SessionStore:
     def purge_expired(self) -> int:
         now = self.clock()
         with self.engine.begin() as conn:
-            return conn.execute(
-                t.delete().where(sa.or_(t.c.last_seen_at < now - self.idle_s, t.c.created_at < now - self.max_s))
-            ).rowcount
+            return conn.execute(t.delete().where(sa.or_(t.c.last_seen_at < now - self.idle_s, t.c.created_at < now - self.max_s))).rowcount
 
     # One-shot messages shown after a redirect (post/redirect/get without JavaScript).
     def flash(self, token: str, kind: str, text: str) -> None:

@@ -3,6 +3,7 @@
 Times are stored as UTC epoch seconds (floats), like Rasa's event timestamps,
 so comparisons behave the same on SQLite and PostgreSQL.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

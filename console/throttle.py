@@ -19,6 +19,7 @@ Keys never hold what someone typed as a username unless it is a real account:
 unknown names are stored as a keyed hash (`unknown_account_key`), because
 people type passwords into the username box.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,9 +59,9 @@ _State = Tuple[int, float, float]
 class Attempt:
     """One login attempt as counted by `begin_attempt`."""
 
-    wait: float                                   # > 0: refused, locked for this many seconds
-    before: Dict[str, _State] = field(default_factory=dict)   # each key's state before this attempt
-    after: Dict[str, _State] = field(default_factory=dict)    # ... and as this attempt left it
+    wait: float  # > 0: refused, locked for this many seconds
+    before: Dict[str, _State] = field(default_factory=dict)  # each key's state before this attempt
+    after: Dict[str, _State] = field(default_factory=dict)  # ... and as this attempt left it
 
     @property
     def allowed(self) -> bool:
@@ -68,8 +69,9 @@ class Attempt:
 
 
 class LoginThrottle:
-    def __init__(self, engine: Engine, *, account_max_failures: int = 5, ip_max_failures: int = 20,
-                 base_s: float = 30.0, max_s: float = 900.0, clock=time.time) -> None:
+    def __init__(
+        self, engine: Engine, *, account_max_failures: int = 5, ip_max_failures: int = 20, base_s: float = 30.0, max_s: float = 900.0, clock=time.time
+    ) -> None:
         self.engine = engine
         self.account_max = account_max_failures
         self.ip_max = ip_max_failures
@@ -115,10 +117,9 @@ class LoginThrottle:
         failures, last, _locked = state
         failures = 1 if now - last > WINDOW_S else failures + 1
         over = failures - self._threshold(key)
-        locked_until = now + min(self.base_s * (2 ** over), self.max_s) if over >= 0 else 0.0
+        locked_until = now + min(self.base_s * (2**over), self.max_s) if over >= 0 else 0.0
         new = (failures, now, locked_until)
-        conn.execute(t.update().where(t.c.key == key).values(failures=failures, last_failure_at=now,
-                                                             locked_until=locked_until))
+        conn.execute(t.update().where(t.c.key == key).values(failures=failures, last_failure_at=now, locked_until=locked_until))
         return new
 
     def begin_attempt(self, keys: Iterable[str]) -> Attempt:
@@ -148,11 +149,12 @@ class LoginThrottle:
                 prev = attempt.before[key]
                 # Restore the address's previous state if nobody counted since; else just one fewer.
                 restored = conn.execute(
-                    t.update().where(sa.and_(t.c.key == key, t.c.failures == counted[0], t.c.locked_until == counted[2]))
-                    .values(failures=prev[0], last_failure_at=prev[1], locked_until=prev[2])).rowcount
+                    t.update()
+                    .where(sa.and_(t.c.key == key, t.c.failures == counted[0], t.c.locked_until == counted[2]))
+                    .values(failures=prev[0], last_failure_at=prev[1], locked_until=prev[2])
+                ).rowcount
                 if not restored:
-                    conn.execute(t.update().where(sa.and_(t.c.key == key, t.c.failures > 0))
-                                 .values(failures=t.c.failures - 1))
+                    conn.execute(t.update().where(sa.and_(t.c.key == key, t.c.failures > 0)).values(failures=t.c.failures - 1))
 
     def record_failure(self, keys: Iterable[str]) -> None:
         """Count a failure for every key (whether locked or not), atomically."""

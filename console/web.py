@@ -5,6 +5,7 @@ handler is marked @public (login, health) or it is the static CSS route.
 Pages redirect to /login; @data_endpoint routes (exports, JSON) answer 401.
 Every POST needs a valid CSRF token, checked before the handler runs.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,8 +35,7 @@ from console.throttle import LoginThrottle
 
 HERE = Path(__file__).resolve().parent
 STATIC_ROUTE_NAME = "static"
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-       "base-uri 'none'")
+CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; " "base-uri 'none'"
 
 
 @dataclass
@@ -124,8 +124,9 @@ def requires(permission: str) -> Callable[[Callable], Callable]:
             if user is None or not user.can(permission):
                 if getattr(handler, "console_data", False):
                     return response.text("forbidden\n", status=403)
-                return render(request, "error.html", status=403, title="Not allowed",
-                              message="Your role does not allow this. Ask an admin if you need it.")
+                return render(
+                    request, "error.html", status=403, title="Not allowed", message="Your role does not allow this. Ask an admin if you need it."
+                )
             return await handler(request, *args, **kwargs)
 
         setattr(guarded, "console_permission", permission)
@@ -282,6 +283,4 @@ def audit(request: Request, action: str, subject: Optional[str] = None, detail: 
 
 
 def attachment(body: str, filename: str, content_type: str) -> HTTPResponse:
-    return response.text(body, content_type=content_type,
-                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
+    return response.text(body, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

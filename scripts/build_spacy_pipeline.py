@@ -18,6 +18,7 @@ version, build recipe version), nothing is rebuilt. Use `--force` to rebuild.
 Usage:
     python scripts/build_spacy_pipeline.py [OUT_DIR] [--force]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -90,15 +91,11 @@ def make_nlp():
     lemmatizer = nlp.get_pipe("lemmatizer")
     if not lemmatizer.lookups.has_table("lemma_lookup"):
         raise RuntimeError(
-            "spacy-lookups-data did not provide the English `lemma_lookup` table; "
-            "is spacy-lookups-data installed in this environment?"
+            "spacy-lookups-data did not provide the English `lemma_lookup` table; " "is spacy-lookups-data installed in this environment?"
         )
     nlp.meta["name"] = PIPELINE_NAME
     nlp.meta["version"] = "1.0.0"
-    nlp.meta["description"] = (
-        "Blank English + sentencizer + lookup lemmatizer (spacy-lookups-data), "
-        "built by scripts/build_spacy_pipeline.py"
-    )
+    nlp.meta["description"] = "Blank English + sentencizer + lookup lemmatizer (spacy-lookups-data), " "built by scripts/build_spacy_pipeline.py"
     nlp.meta["facet_build"] = expected_build_info()
     return nlp
 

@@ -7,6 +7,7 @@ prints, per setting, how many FAQ questions are answered right, answered wrong
 and deferred. Pick the setting with the most right answers whose
 confidently-wrong rate stays at or under --max-wrong, then put it in config.yml.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,10 @@ def raw_scores(parse: Dict[str, Any]) -> Tuple[str, float, List[Tuple[str, float
     """Top intent (ignoring the fallback), its confidence, and the topic ranking."""
     ranking = [r for r in parse.get("intent_ranking") or [] if r["name"] != "nlu_fallback"]
     top = ranking[0] if ranking else {"name": "none", "confidence": 0.0}
-    topics = [((r.get("intent_response_key") or "").split("/", 1)[-1], float(r.get("confidence") or 0.0))
-              for r in ((parse.get("response_selector") or {}).get("faq") or {}).get("ranking") or []]
+    topics = [
+        ((r.get("intent_response_key") or "").split("/", 1)[-1], float(r.get("confidence") or 0.0))
+        for r in ((parse.get("response_selector") or {}).get("faq") or {}).get("ranking") or []
+    ]
     return top["name"], float(top["confidence"]), topics
 
 
@@ -76,8 +79,10 @@ def main() -> int:
     print(f"dev set {args.dev}: {len(faq_rows)} FAQ questions")
     current = [outcome(g, i, c, t, args.current[0], args.current[1], args.current[2]) for g, i, c, t in faq_rows]
     n = len(current)
-    print(f"current setting {tuple(args.current)}: right {current.count('right') / n:.1%}, wrong {current.count('wrong') / n:.1%}, "
-          f"deferred {current.count('deferred') / n:.1%}")
+    print(
+        f"current setting {tuple(args.current)}: right {current.count('right') / n:.1%}, wrong {current.count('wrong') / n:.1%}, "
+        f"deferred {current.count('deferred') / n:.1%}"
+    )
     print("best setting under each cap on confidently-wrong answers:")
     print("wrong cap  right  wrong  deferred  intent_t topic_t ambiguity")
     for cap in sorted({args.max_wrong, 0.01, 0.02, 0.03, 0.05, 0.08, 1.0}):

@@ -7,6 +7,7 @@ Grades are Flesch-Kincaid (clinic_bot/readability.py: textstat 0.7.3, bullets
 and lines counted as sentences), on the answers as patients read them (UK
 locale; the current answers also for the US locale).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,7 @@ def report(rev: str) -> str:
         "# Clinical content report (issue 14)",
         "",
         f"Before: `domain/faq.yml` at `{rev}`. After: the current answers as a patient reads them, placeholders filled",
-        "from the clinic profile (UK locale unless stated). Regenerate: `python scripts/content_report.py --before "
-        f"{rev}`.",
+        "from the clinic profile (UK locale unless stated). Regenerate: `python scripts/content_report.py --before " f"{rev}`.",
         "",
         "## Warning-sign answers",
         "",
@@ -52,21 +52,39 @@ def report(rev: str) -> str:
         "spreading numbness, stroke-like neck signs, serious injury, chest pain) say call the emergency number or go to",
         "the emergency department; the table's urgent signs (hand clumsiness, trouble walking or balance, fever,",
         "weight loss, past cancer, severe or worsening pain) say get advice today; thoughts of self-harm give the",
-        "crisis line. Note: the table keeps \"trouble walking or balance\" (cervical myelopathy) at *urgent*; a leg",
+        'crisis line. Note: the table keeps "trouble walking or balance" (cervical myelopathy) at *urgent*; a leg',
         "that gives way is under the emergency category (progressive neuro deficit).",
         "",
     ]
     for topic in WARNING_TOPICS:
         old_text, old_more = before[topic]
         text, more = rendered(topic, "uk")
-        out += [f"### {topic}", "", "**Before** (answer):", "", quote(old_text), "", "**Before** (more):", "", quote(old_more), "",
-                "**After** (answer):", "", quote(text), "", "**After** (more):", "", quote(more), ""]
+        out += [
+            f"### {topic}",
+            "",
+            "**Before** (answer):",
+            "",
+            quote(old_text),
+            "",
+            "**Before** (more):",
+            "",
+            quote(old_more),
+            "",
+            "**After** (answer):",
+            "",
+            quote(text),
+            "",
+            "**After** (more):",
+            "",
+            quote(more),
+            "",
+        ]
     us_text, us_more = rendered("warning_signs", "us")
     out += ["### warning_signs, US locale (after)", "", quote(us_text), "", quote(us_more), ""]
     out += [
         "## Reading grade per answer",
         "",
-        f"Flesch-Kincaid grade; target {LIMIT:g} or below for every answer and every \"more\" text (checked by",
+        f'Flesch-Kincaid grade; target {LIMIT:g} or below for every answer and every "more" text (checked by',
         "`tests/data/test_content.py` for both locales). Bold: above the target.",
         "",
         "| topic | answer before | answer after | more before | more after | after, US (answer / more) |",
@@ -82,8 +100,11 @@ def report(rev: str) -> str:
         worst_before, worst_after = max(worst_before, ob, mb), max(worst_after, oa, ma, ua, um)
         over_before += (ob > LIMIT) + (mb > LIMIT)
         out.append(f"| {topic} | {fmt(ob)} | {fmt(oa)} | {fmt(mb)} | {fmt(ma)} | {fmt(ua)} / {fmt(um)} |")
-    out += ["", f"Before: {over_before} of {2 * len(faq())} texts above grade {LIMIT:g}, highest {worst_before:.1f}. "
-            f"After: highest {worst_after:.1f}.", ""]
+    out += [
+        "",
+        f"Before: {over_before} of {2 * len(faq())} texts above grade {LIMIT:g}, highest {worst_before:.1f}. " f"After: highest {worst_after:.1f}.",
+        "",
+    ]
     return "\n".join(out)
 
 

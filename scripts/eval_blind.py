@@ -21,6 +21,7 @@ per kind, positives vs hard negatives.
 The sets are never trained or tuned on; this script only reads them. Results
 go to reports/blind/<label>.json; `--markdown` prints the tables.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import yaml
 
@@ -101,16 +102,23 @@ async def run(model: str, label: str, faq_set: Path = FAQ_SET, red_flag_set: Pat
         start = time.perf_counter()
         parse = await agent.parse_message(item["text"])
         latencies.append((time.perf_counter() - start) * 1000)
-        out["faq"].append({**item, "outcome": faq_outcome(parse, item["expected"], domain), "topic": topic_from_parse(parse),
-                           "intent": (parse.get("intent") or {}).get("name")})
+        out["faq"].append(
+            {
+                **item,
+                "outcome": faq_outcome(parse, item["expected"], domain),
+                "topic": topic_from_parse(parse),
+                "intent": (parse.get("intent") or {}).get("name"),
+            }
+        )
     for item in load(red_flag_set) if red_flag_set else []:
         start = time.perf_counter()
         parse = await agent.parse_message(item["text"])
         latencies.append((time.perf_counter() - start) * 1000)
         cats = [e.get("value") for e in parse.get("entities") or [] if e.get("entity") == names.ENTITY_RED_FLAG]
         ml = next((r.get("confidence") for r in parse.get("intent_ranking") or [] if r.get("name") == names.INTENT_RED_FLAG), None)
-        out["red_flags"].append({**item, "outcome": safety_outcome(parse), "categories": cats, "ml_confidence": ml,
-                                 "decision": parse.get(names.PARSE_SAFETY)})
+        out["red_flags"].append(
+            {**item, "outcome": safety_outcome(parse), "categories": cats, "ml_confidence": ml, "decision": parse.get(names.PARSE_SAFETY)}
+        )
     latencies.sort()
     out["parse_ms"] = {"median": statistics.median(latencies), "p95": latencies[int(0.95 * (len(latencies) - 1))]}
     return out
@@ -126,8 +134,9 @@ def faq_table(result: Dict[str, Any]) -> List[str]:
         if not c:
             continue
         n = sum(c.values())
-        pct = lambda k: f"{c[k] / n:.1%}"  # noqa: E731
-        rows.append(f"| {kind} | {n} | {pct('right')} | {(c['right'] + c['offered']) / n:.1%} | {pct('deferred')} | {pct('wrong')} | {pct('escalated')} | {pct('checked')} |")
+        rows.append(
+            f"| {kind} | {n} | {c['right'] / n:.1%} | {(c['right'] + c['offered']) / n:.1%} | {c['deferred'] / n:.1%} | {c['wrong'] / n:.1%} | {c['escalated'] / n:.1%} | {c['checked'] / n:.1%} |"
+        )
     return rows
 
 
@@ -141,16 +150,22 @@ def red_flag_table(result: Dict[str, Any]) -> List[str]:
     for kind in sorted(by_kind, key=lambda k: (pos_kind[k] == "none", k)):
         c = by_kind[kind]
         n = sum(c.values())
-        rows.append(f"| {kind} | {pos_kind[kind]} | {n} | {c['escalated']} ({c['escalated'] / n:.0%}) | {c['checked']} ({c['checked'] / n:.0%}) | {c['continued']} ({c['continued'] / n:.0%}) |")
+        rows.append(
+            f"| {kind} | {pos_kind[kind]} | {n} | {c['escalated']} ({c['escalated'] / n:.0%}) | {c['checked']} ({c['checked'] / n:.0%}) | {c['continued']} ({c['continued'] / n:.0%}) |"
+        )
     pos = [i for i in result["red_flags"] if i["expected"] != NEGATIVE]
     neg = [i for i in result["red_flags"] if i["expected"] == NEGATIVE]
     esc = sum(i["outcome"] == "escalated" for i in pos)
-    rows.append(f"| **all positives** | red flag | {len(pos)} | {esc} ({esc / max(len(pos), 1):.1%}) | "
-                f"{sum(i['outcome'] == 'checked' for i in pos)} | {sum(i['outcome'] == 'continued' for i in pos)} |")
+    rows.append(
+        f"| **all positives** | red flag | {len(pos)} | {esc} ({esc / max(len(pos), 1):.1%}) | "
+        f"{sum(i['outcome'] == 'checked' for i in pos)} | {sum(i['outcome'] == 'continued' for i in pos)} |"
+    )
     fe = sum(i["outcome"] == "escalated" for i in neg)
     ch = sum(i["outcome"] == "checked" for i in neg)
-    rows.append(f"| **all hard negatives** | none | {len(neg)} | {fe} ({fe / max(len(neg), 1):.1%}) | {ch} ({ch / max(len(neg), 1):.1%}) | "
-                f"{sum(i['outcome'] == 'continued' for i in neg)} |")
+    rows.append(
+        f"| **all hard negatives** | none | {len(neg)} | {fe} ({fe / max(len(neg), 1):.1%}) | {ch} ({ch / max(len(neg), 1):.1%}) | "
+        f"{sum(i['outcome'] == 'continued' for i in neg)} |"
+    )
     return rows
 
 
@@ -167,41 +182,70 @@ def still_blind(result: Dict[str, Any]) -> Dict[str, Any]:
     return {**result, **{key: [i for i in result[key] if text_key(i["text"]) in current] for key in ("faq", "red_flags")}}
 
 
+def red_flag_group(result: Dict[str, Any], positive: bool, length: Optional[str]) -> List[Dict[str, Any]]:
+    """The red-flag items of one group: positives or hard negatives, of one length (None: any)."""
+    return [i for i in result["red_flags"] if (i["expected"] != NEGATIVE) == positive and length in (None, i.get("length"))]
+
+
 def compare(before: Dict[str, Any], after: Dict[str, Any]) -> str:
     """Side-by-side tables (before -> after) for the reports, on the items still in the blind sets."""
     before, after = still_blind(before), still_blind(after)
     pct = lambda c, *ks: f"{sum(c[k] for k in ks) / max(sum(c.values()), 1):.1%}"  # noqa: E731
-    lines = ["| FAQ set | n | answered right | right or offered | wrong (confident) | false escalation | safety check |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| FAQ set | n | answered right | right or offered | wrong (confident) | false escalation | safety check |",
+        "|---|---|---|---|---|---|---|",
+    ]
     b, a = _rates(before["faq"], "kind"), _rates(after["faq"], "kind")
     for kind in ("short", "long", "forum", "out_of_catalog"):
         if kind in a:
-            lines.append(f"| {kind} | {sum(a[kind].values())} | {pct(b[kind], 'right')} → **{pct(a[kind], 'right')}** "
-                         f"| {pct(b[kind], 'right', 'offered')} → **{pct(a[kind], 'right', 'offered')}** "
-                         f"| {pct(b[kind], 'wrong')} → **{pct(a[kind], 'wrong')}** | {pct(b[kind], 'escalated')} → **{pct(a[kind], 'escalated')}** "
-                         f"| {pct(b[kind], 'checked')} → **{pct(a[kind], 'checked')}** |")
+            lines.append(
+                f"| {kind} | {sum(a[kind].values())} | {pct(b[kind], 'right')} → **{pct(a[kind], 'right')}** "
+                f"| {pct(b[kind], 'right', 'offered')} → **{pct(a[kind], 'right', 'offered')}** "
+                f"| {pct(b[kind], 'wrong')} → **{pct(a[kind], 'wrong')}** | {pct(b[kind], 'escalated')} → **{pct(a[kind], 'escalated')}** "
+                f"| {pct(b[kind], 'checked')} → **{pct(a[kind], 'checked')}** |"
+            )
     lines += ["", "| red-flag set: kind | expected | n | escalated | safety check | carried on |", "|---|---|---|---|---|---|"]
     b, a = _rates(before["red_flags"], "kind"), _rates(after["red_flags"], "kind")
     expected = {i["kind"]: ("red flag" if i["expected"] != NEGATIVE else "none") for i in after["red_flags"]}
     for kind in sorted(a, key=lambda k: (expected[k] == "none", k)):
-        lines.append(f"| {kind} | {expected[kind]} | {sum(a[kind].values())} | {pct(b[kind], 'escalated')} → **{pct(a[kind], 'escalated')}** "
-                     f"| {pct(b[kind], 'checked')} → **{pct(a[kind], 'checked')}** | {pct(b[kind], 'continued')} → **{pct(a[kind], 'continued')}** |")
-    groups = [("all red flags", True, None), ("red flags, short messages", True, "short"), ("red flags, long messages", True, "long"),
-              ("all hard negatives", False, None), ("hard negatives, short", False, "short"), ("hard negatives, long", False, "long")]
+        lines.append(
+            f"| {kind} | {expected[kind]} | {sum(a[kind].values())} | {pct(b[kind], 'escalated')} → **{pct(a[kind], 'escalated')}** "
+            f"| {pct(b[kind], 'checked')} → **{pct(a[kind], 'checked')}** | {pct(b[kind], 'continued')} → **{pct(a[kind], 'continued')}** |"
+        )
+    groups = [
+        ("all red flags", True, None),
+        ("red flags, short messages", True, "short"),
+        ("red flags, long messages", True, "long"),
+        ("all hard negatives", False, None),
+        ("hard negatives, short", False, "short"),
+        ("hard negatives, long", False, "long"),
+    ]
     for label, positive, length in groups:
-        sel = lambda r: [i for i in r["red_flags"] if (i["expected"] != NEGATIVE) == positive and length in (None, i.get("length"))]  # noqa: E731
-        cb, ca = Counter(i["outcome"] for i in sel(before)), Counter(i["outcome"] for i in sel(after))
-        lines.append(f"| **{label}** | {'red flag' if positive else 'none'} | {sum(ca.values())} | {pct(cb, 'escalated')} → **{pct(ca, 'escalated')}** "
-                     f"| {pct(cb, 'checked')} → **{pct(ca, 'checked')}** | {pct(cb, 'continued')} → **{pct(ca, 'continued')}** |")
-    lines += ["", f"In-process parse latency over both sets (same machine, other work running): median "
-              f"{before['parse_ms']['median']:.1f} → {after['parse_ms']['median']:.1f} ms, p95 {before['parse_ms']['p95']:.1f} → {after['parse_ms']['p95']:.1f} ms.", ""]
+        cb, ca = (Counter(i["outcome"] for i in red_flag_group(r, positive, length)) for r in (before, after))
+        lines.append(
+            f"| **{label}** | {'red flag' if positive else 'none'} | {sum(ca.values())} | {pct(cb, 'escalated')} → **{pct(ca, 'escalated')}** "
+            f"| {pct(cb, 'checked')} → **{pct(ca, 'checked')}** | {pct(cb, 'continued')} → **{pct(ca, 'continued')}** |"
+        )
+    lines += [
+        "",
+        f"In-process parse latency over both sets (same machine, other work running): median "
+        f"{before['parse_ms']['median']:.1f} → {after['parse_ms']['median']:.1f} ms, p95 {before['parse_ms']['p95']:.1f} → {after['parse_ms']['p95']:.1f} ms.",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def markdown(result: Dict[str, Any]) -> str:
-    lines = [f"### {result['label']}", "", *(faq_table(result) if result["faq"] else []), "",
-             *(red_flag_table(result) if result["red_flags"] else []), "",
-             f"Parse latency over both sets: median {result['parse_ms']['median']:.1f} ms, p95 {result['parse_ms']['p95']:.1f} ms.", ""]
+    lines = [
+        f"### {result['label']}",
+        "",
+        *(faq_table(result) if result["faq"] else []),
+        "",
+        *(red_flag_table(result) if result["red_flags"] else []),
+        "",
+        f"Parse latency over both sets: median {result['parse_ms']['median']:.1f} ms, p95 {result['parse_ms']['p95']:.1f} ms.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -223,8 +267,9 @@ def main() -> int:
         print(markdown(json.loads(path.read_text(encoding="utf-8"))))
         return 0
     os.chdir(ROOT)
-    result = asyncio.run(run(args.model, args.label, Path(args.faq_set) if args.faq_set else None,
-                             Path(args.red_flag_set) if args.red_flag_set else None))
+    result = asyncio.run(
+        run(args.model, args.label, Path(args.faq_set) if args.faq_set else None, Path(args.red_flag_set) if args.red_flag_set else None)
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
     print(markdown(result))

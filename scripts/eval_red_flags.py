@@ -26,6 +26,7 @@ Exit code 1 if recall < --min-recall (default 1.0) or the false-escalation
 rate > --max-false-rate (default 0.05). Recall kind checked: `category` for
 --detector, `escalation` for --model (override with --recall-kind).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -137,7 +138,7 @@ def evaluate(items: Sequence[Dict[str, Any]], preds: Sequence[Prediction]) -> Di
     # a kind is a red-flag kind when its messages expect a category
     positive_kinds = {item["kind"] for item in items if item["expected"] != "none"}
 
-    for item, (escalated, cats, info) in zip(items, preds):
+    for item, (escalated, cats, info) in zip(items, preds, strict=False):
         exp, kind = item["expected"], item["kind"]
         by_kind[kind]["n"] += 1
         by_kind[kind]["escalated"] += int(escalated)
@@ -236,7 +237,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--recall-kind", choices=("category", "escalation"), default=None)
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
     parser.add_argument(
-        "--out", metavar="JSON_FILE", default=None,
+        "--out",
+        metavar="JSON_FILE",
+        default=None,
         help="also write the full JSON report to this file (--model mode logs to stdout, so --json output is not clean there)",
     )
     parser.add_argument("-v", "--show-errors", action="store_true", help="list misses and false escalations")

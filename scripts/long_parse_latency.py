@@ -8,6 +8,7 @@ of two long training examples back to back (latency does not depend on whether
 a text was trained on), alternating per message, and prints medians and the
 ratio. Never the blind sets.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,20 +17,18 @@ import sys
 import time
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
 async def main(project: str, baseline: str, rounds: int) -> None:
     from rasa.core.agent import Agent
-
     from rasa.shared.nlu.training_data.loading import load_data
 
     texts = [m.get("text") for m in load_data(str(ROOT / "data" / "nlu" / "faq")).intent_examples]
     # the longest examples are ~350 characters: two of them back to back make a 600-character message
     longest = [t for t in texts if len(t) >= 250]
-    texts = [f"{a} {b}" for a, b in zip(longest[0::2], longest[1::2])][:60]
+    texts = [f"{a} {b}" for a, b in zip(longest[0::2], longest[1::2], strict=False)][:60]
     agents = {"project": Agent.load(project), "baseline": Agent.load(baseline)}
     times = {name: [] for name in agents}
     for agent in agents.values():
@@ -48,6 +47,10 @@ async def main(project: str, baseline: str, rounds: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "models" / "facet-assistant.tar.gz"),
-                     sys.argv[2] if len(sys.argv) > 2 else str(ROOT / ".cache" / "bench" / "baseline.tar.gz"),
-                     int(sys.argv[3]) if len(sys.argv) > 3 else 3))
+    asyncio.run(
+        main(
+            sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "models" / "facet-assistant.tar.gz"),
+            sys.argv[2] if len(sys.argv) > 2 else str(ROOT / ".cache" / "bench" / "baseline.tar.gz"),
+            int(sys.argv[3]) if len(sys.argv) > 3 else 3,
+        )
+    )

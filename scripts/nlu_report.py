@@ -6,6 +6,7 @@ trained on data/nlu and evaluated on tests/nlu/heldout.yml, a set written
 separately in other voices and never trained on. Metrics are on the raw top-1
 prediction (before fallback), plus the chosen pipeline's fallback behaviour.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,7 +80,7 @@ async def evaluate(model_path: str, examples) -> Dict[str, Any]:
         fallbacks.append(fell_back)
     faq = [(g, p) for g, p in pairs if g.startswith("faq/")]
     intent_of = lambda l: l.split("/")[0]  # noqa: E731
-    answered = [(g, p) for (g, p), fb in zip(pairs, fallbacks) if not fb]
+    answered = [(g, p) for (g, p), fb in zip(pairs, fallbacks, strict=False) if not fb]
     return {
         "n": len(pairs),
         "intent_accuracy": sum(intent_of(g) == intent_of(p) for g, p in pairs) / len(pairs),
@@ -98,8 +99,9 @@ def train(config: Path, out_dir: Path) -> Tuple[str, float]:
     from rasa.model_training import train_nlu
 
     start = time.perf_counter()
-    path = train_nlu(config=str(config), nlu_data=str(ROOT / "data" / "nlu"), output=str(out_dir),
-                     fixed_model_name=config.stem, domain=str(ROOT / "domain"))
+    path = train_nlu(
+        config=str(config), nlu_data=str(ROOT / "data" / "nlu"), output=str(out_dir), fixed_model_name=config.stem, domain=str(ROOT / "domain")
+    )
     return path, time.perf_counter() - start
 
 
@@ -140,9 +142,14 @@ def cross_validation(folds: int) -> List[str]:
     start = time.perf_counter()
     intents, _, responses = asyncio.run(cross_validate(data, folds, str(ROOT / "config.yml"), disable_plotting=True))
     minutes = (time.perf_counter() - start) / 60
-    lines = [f"## Cross-validation of the chosen pipeline ({folds} folds, stratified, `make nlu-report`)", "",
-             f"All of `data/nlu`, {folds} folds, {minutes:.0f} min. Mean ± standard deviation over the folds' test parts.", "",
-             "| what | accuracy | F1 | precision |", "|---|---|---|---|"]
+    lines = [
+        f"## Cross-validation of the chosen pipeline ({folds} folds, stratified, `make nlu-report`)",
+        "",
+        f"All of `data/nlu`, {folds} folds, {minutes:.0f} min. Mean ± standard deviation over the folds' test parts.",
+        "",
+        "| what | accuracy | F1 | precision |",
+        "|---|---|---|---|",
+    ]
     for name, result in (("intent", intents), ("FAQ topic (ResponseSelector)", responses)):
         test = result.test
         cells = []

@@ -8,6 +8,7 @@ issue 11: any length reached NLU). In each, it times (a) one giant message on
 its own, and (b) a short red-flag message sent while 8 giant messages from
 other senders are in flight: how long that patient waits for the safety advice.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,12 @@ def turn(url: str, sender: str, text: str) -> Tuple[float, int, str]:
 
 def measure(label: str, env: Dict[str, str], giant_chars: int, rounds: int) -> Dict[str, object]:
     giant = (FILLER * (giant_chars // len(FILLER) + 1))[:giant_chars]
-    with tempfile.TemporaryDirectory() as var, Stack(var_dir=Path(var), rasa_port=0, action_port=0, console_port=0,
-                                                      widget_port=0, with_console=False, with_widget=False, extra_env=env) as stack:
+    with (
+        tempfile.TemporaryDirectory() as var,
+        Stack(
+            var_dir=Path(var), rasa_port=0, action_port=0, console_port=0, widget_port=0, with_console=False, with_widget=False, extra_env=env
+        ) as stack,
+    ):
         alone = [turn(stack.rasa_url, f"alone-{label}-{i}", giant)[0] for i in range(rounds)]
         beside: List[float] = []
         for r in range(rounds):
@@ -56,8 +61,13 @@ def measure(label: str, env: Dict[str, str], giant_chars: int, rounds: int) -> D
                 beside.append(seconds)
                 for g in giants:
                     g.result()
-    return {"label": label, "giant_chars": giant_chars, "giant_alone_s": statistics.median(alone),
-            "red_flag_beside_8_giants_s": statistics.median(beside), "rounds": rounds}
+    return {
+        "label": label,
+        "giant_chars": giant_chars,
+        "giant_alone_s": statistics.median(alone),
+        "red_flag_beside_8_giants_s": statistics.median(beside),
+        "rounds": rounds,
+    }
 
 
 def main() -> int:
@@ -67,8 +77,12 @@ def main() -> int:
     parser.add_argument("--uncapped-chars", type=int, default=60_000)
     args = parser.parse_args()
     capped = measure("capped", {}, args.uncapped_chars, args.rounds)
-    uncapped = measure("uncapped", {"MAX_MESSAGE_CHARS": "10000000", "MAX_REQUEST_BYTES": "20000000",
-                                    "RATE_PER_SENDER": "100000/1"}, args.uncapped_chars, args.rounds)
+    uncapped = measure(
+        "uncapped",
+        {"MAX_MESSAGE_CHARS": "10000000", "MAX_REQUEST_BYTES": "20000000", "RATE_PER_SENDER": "100000/1"},
+        args.uncapped_chars,
+        args.rounds,
+    )
     rows = [capped, uncapped]
     lines = [
         "# What one patient's giant messages cost everyone else",

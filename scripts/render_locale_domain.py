@@ -6,6 +6,7 @@ lists (generated from the red-flag table, config/safety.yml) reach them as slots
 with initial values. This file is generated from config/clinic_profile.yml and
 config/safety.yml by `make`; never edit it.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -2,12 +2,13 @@
 per test session on free loopback ports, with a temporary data folder and a
 recording server standing in for the staff webhook and the WhatsApp Graph API.
 """
+
 from __future__ import annotations
 
 import json
 import os
-import uuid
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -49,8 +50,15 @@ def stack(recorder: RecordingServer, tmp_path_factory: pytest.TempPathFactory) -
         "CLINIC_DB_URL": f"sqlite:///{var_dir / 'clinic.db'}",
         **TEST_SECRETS,
     }
-    s = Stack(var_dir=var_dir, rasa_port=0, action_port=0, console_port=0, widget_port=0, extra_env=extra_env,
-              log_dir=PROJECT_ROOT / "tests" / "artifacts" / "logs")
+    s = Stack(
+        var_dir=var_dir,
+        rasa_port=0,
+        action_port=0,
+        console_port=0,
+        widget_port=0,
+        extra_env=extra_env,
+        log_dir=PROJECT_ROOT / "tests" / "artifacts" / "logs",
+    )
     os.environ.update({"CLINIC_DB_URL": extra_env["CLINIC_DB_URL"], "RASA_URL": s.rasa_url, "RASA_JWT_SECRET": s.token})
     s.start()
     yield s
@@ -60,9 +68,7 @@ def stack(recorder: RecordingServer, tmp_path_factory: pytest.TempPathFactory) -
 def rest_send(stack: Stack, sender: str, text: str, timeout: float = 60.0) -> List[Dict[str, Any]]:
     """One user turn through the REST channel; returns the bot's messages."""
     body = json.dumps({"sender": sender, "message": text}).encode()
-    req = urllib.request.Request(
-        f"{stack.rasa_url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
-    )
+    req = urllib.request.Request(f"{stack.rasa_url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.loads(resp.read())
 
@@ -70,7 +76,9 @@ def rest_send(stack: Stack, sender: str, text: str, timeout: float = 60.0) -> Li
 def rasa_api(stack: Stack, method: str, path: str, payload: Any = None, timeout: float = 60.0) -> Any:
     data = json.dumps(payload).encode() if payload is not None else None
     req = urllib.request.Request(
-        f"{stack.rasa_url}{path}", data=data, method=method,
+        f"{stack.rasa_url}{path}",
+        data=data,
+        method=method,
         headers={"Content-Type": "application/json", **stack.api_headers()},
     )
     with urllib.request.urlopen(req, timeout=timeout) as resp:

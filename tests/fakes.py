@@ -3,6 +3,7 @@
 It plays the staff notification webhook and the WhatsApp Graph API in tests:
 every request is recorded, and a test can script failures per path prefix.
 """
+
 from __future__ import annotations
 
 import json

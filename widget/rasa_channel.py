@@ -55,6 +55,7 @@ the greeting, see `user_text`. To use it, credentials.yml names it instead of
       bot_message_evt: bot_uttered
       session_persistence: true
 """
+
 from __future__ import annotations
 
 import inspect
@@ -81,8 +82,10 @@ STAFF_KEYS = ("staff_reply", "staff")
 
 def slow_down_text() -> str:
     number = cached_profile().locale.emergency_number
-    return (f"You're sending messages faster than I can read them. Please wait a minute, then send your "
-            f"question again. If you're worried about a new or severe symptom, call {number}.")
+    return (
+        f"You're sending messages faster than I can read them. Please wait a minute, then send your "
+        f"question again. If you're worried about a new or severe symptom, call {number}."
+    )
 
 
 def widget_message(message: Dict[Text, Any]) -> Dict[Text, Any]:
@@ -220,9 +223,7 @@ class WidgetSocketIOInput(SocketIOInput):
             text = user_text(data.get("message"))
             if text is None:
                 return
-            message = UserMessage(
-                text, output_channel, sender_id, input_channel=self.name(), metadata=metadata
-            )
+            message = UserMessage(text, output_channel, sender_id, input_channel=self.name(), metadata=metadata)
             await on_new_message(message)
 
         sio.on("session_request", namespace=self.namespace)(session_request)

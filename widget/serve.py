@@ -14,6 +14,7 @@ Every response carries security headers; the page's Content-Security-Policy
 allows scripts and styles from this server only and connections to this server
 and the Rasa server (http(s) and ws(s)).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -168,7 +169,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--host", default=settings.widget_host)
     parser.add_argument("--port", type=int, default=settings.widget_port)
     parser.add_argument(
-        "--rasa-url", default=settings.rasa_url,
+        "--rasa-url",
+        default=settings.rasa_url,
         help="the Rasa server as the visitor's browser reaches it",
     )
     args = parser.parse_args(argv)

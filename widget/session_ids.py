@@ -8,6 +8,7 @@ with `WIDGET_SESSION_SECRET`; the channel resumes a session only when the
 signature checks out and issues a fresh id otherwise. The id is a bearer
 secret kept in the browser's storage, like a session cookie.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -8,6 +8,7 @@ because Meta retires each version about two years after it ships.
 The variables' names, defaults and meanings live in clinic_bot/settings.py
 (`VARIABLES`), like every other setting; this module maps them onto the channel.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,12 @@ GRAPH_HOST = "https://graph.facebook.com"
 # end date within a year; WHATSAPP_GRAPH_VERSION overrides it.
 DEFAULT_GRAPH_VERSION = "v25.0"
 GRAPH_VERSION_END_OF_SUPPORT = {
-    "v19.0": date(2026, 5, 21), "v20.0": date(2026, 9, 24), "v21.0": date(2027, 1, 21),
-    "v22.0": date(2027, 5, 20), "v23.0": date(2027, 10, 8), "v24.0": date(2028, 2, 18),
+    "v19.0": date(2026, 5, 21),
+    "v20.0": date(2026, 9, 24),
+    "v21.0": date(2027, 1, 21),
+    "v22.0": date(2027, 5, 20),
+    "v23.0": date(2027, 10, 8),
+    "v24.0": date(2028, 2, 18),
     "v25.0": date(2028, 7, 29),
 }
 DEFAULT_GRAPH_URL = f"{GRAPH_HOST}/{DEFAULT_GRAPH_VERSION}"
@@ -39,7 +44,7 @@ MAX_BACKOFF_S = 30.0
 
 UNSUPPORTED_REPLY = (
     "Sorry, I can only read text messages, so I couldn't open that. "
-    "Please type your question, or write \"talk to a person\" to reach the clinic team."
+    'Please type your question, or write "talk to a person" to reach the clinic team.'
 )
 
 ENV_NAMES = {
@@ -83,8 +88,10 @@ class WhatsAppConfig:
         major = float(version[1:])
         oldest = min(float(v[1:]) for v in GRAPH_VERSION_END_OF_SUPPORT)
         if (end is not None and end <= today) or (end is None and major < oldest):
-            return (f"Graph API {version} is past Meta's end of support; sends may fail. "
-                    f"Set WHATSAPP_GRAPH_VERSION (default {DEFAULT_GRAPH_VERSION}).")
+            return (
+                f"Graph API {version} is past Meta's end of support; sends may fail. "
+                f"Set WHATSAPP_GRAPH_VERSION (default {DEFAULT_GRAPH_VERSION})."
+            )
         if end is not None and (end - today).days < 90:
             return f"Graph API {version} reaches Meta's end of support on {end.isoformat()}; set WHATSAPP_GRAPH_VERSION to a newer one."
         return None
@@ -108,25 +115,28 @@ class WhatsAppConfig:
 
         Up to `max_attempts`, waiting `backoff_s` and doubling, never over 30 s;
         a 429's Retry-After is honoured (Meta's rate limits say how long)."""
-        return RetryPolicy(attempts=max(1, int(self.max_attempts)), timeout_s=self.timeout_s,
-                           backoff_s=self.backoff_s, max_backoff_s=MAX_BACKOFF_S, honour_retry_after=True)
+        return RetryPolicy(
+            attempts=max(1, int(self.max_attempts)),
+            timeout_s=self.timeout_s,
+            backoff_s=self.backoff_s,
+            max_backoff_s=MAX_BACKOFF_S,
+            honour_retry_after=True,
+        )
 
     @classmethod
     def load(cls, credentials: Optional[Mapping[str, Any]] = None, environ: Optional[Mapping[str, str]] = None) -> "WhatsAppConfig":
         """Secrets from the environment; non-secret values from env, then credentials.yml overrides."""
         values: Dict[str, Any] = {}
         for key, var in ENV_NAMES.items():
-            value = settings_env(var, environ)  # names and defaults: clinic_bot/settings.py
-            if value:
-                values[key] = value
+            text = settings_env(var, environ)  # names and defaults: clinic_bot/settings.py
+            if text:
+                values[key] = text
 
         numeric = {"timeout_s": float, "max_attempts": int, "backoff_s": float, "max_body_bytes": int}
         known = {f.name for f in fields(cls)}
         for key, raw in dict(credentials or {}).items():
             if key in SECRET_KEYS:
-                logger.warning(
-                    "whatsapp: ignoring '%s' in credentials.yml; secrets are read from %s only", key, ENV_NAMES[key]
-                )
+                logger.warning("whatsapp: ignoring '%s' in credentials.yml; secrets are read from %s only", key, ENV_NAMES[key])
                 continue
             if key not in known:
                 logger.warning("whatsapp: unknown credentials key '%s' ignored", key)
@@ -135,13 +145,13 @@ class WhatsAppConfig:
                 continue
             if key in numeric:
                 try:
-                    value = numeric[key](raw)
-                    if value < 0 or (value == 0 and key != "backoff_s"):
+                    number: float = numeric[key](raw)
+                    if number < 0 or (number == 0 and key != "backoff_s"):
                         raise ValueError("out of range")
                 except (TypeError, ValueError):
                     logger.warning("whatsapp: credentials key '%s' has an invalid value; using the default", key)
                     continue
-                values[key] = value
+                values[key] = number
             else:
                 values[key] = str(raw).strip()
         if "graph_version" in values and not _GRAPH_VERSION_RE.match(values["graph_version"]):

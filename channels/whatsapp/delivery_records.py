@@ -6,6 +6,7 @@ failure is recorded in clinic_bot/deliveries.py (no message text) for the
 console; an accepted staff reply is recorded with a hash of its message id so
 that a `failed` status arriving later is pinned on that reply.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -66,8 +67,12 @@ def parse_failed_status(status: Any) -> Optional[FailedStatus]:
     details = err.get("error_data", {}).get("details") if isinstance(err.get("error_data"), dict) else None
     reason = " — ".join(str(x) for x in (err.get("title") or err.get("message"), details) if x)
     code = err.get("code")
-    return FailedStatus(message_id=message_id[:255], recipient_id=str(recipient).strip()[:64],
-                        error_code=None if code in (None, "") else str(code), reason=redact(reason, 300))
+    return FailedStatus(
+        message_id=message_id[:255],
+        recipient_id=str(recipient).strip()[:64],
+        error_code=None if code in (None, "") else str(code),
+        reason=redact(reason, 300),
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -87,14 +92,17 @@ class DeliveryRecorder:
         await self._write(recipient, lambda log: log.record_sent(str(recipient), CHANNEL_NAME, message_id))
 
     async def send_failed(self, recipient: Any, *, error_code: Optional[str], reason: str, staff_reply: bool) -> None:
-        await self._write(recipient, lambda log: log.record_failure(
-            str(recipient), CHANNEL_NAME, error_code=error_code, reason=reason, staff_reply=staff_reply, source="send"))
+        await self._write(
+            recipient,
+            lambda log: log.record_failure(
+                str(recipient), CHANNEL_NAME, error_code=error_code, reason=reason, staff_reply=staff_reply, source="send"
+            ),
+        )
 
     async def statuses_failed(self, failed: List[FailedStatus]) -> None:
         def write(log: DeliveryLog) -> None:
             for f in failed:
-                log.record_status_failure(f.recipient_id, CHANNEL_NAME, f.message_id, error_code=f.error_code,
-                                          reason=f.reason)
+                log.record_status_failure(f.recipient_id, CHANNEL_NAME, f.message_id, error_code=f.error_code, reason=f.reason)
 
         await self._write(None, write, what=f"{len(failed)} failed delivery status(es)")
 

@@ -5,6 +5,7 @@ Retries are clinic_bot/http_retry.py's rule with the channel's policy
 the number masked and recorded for staff with WhatsApp's error code (e.g.
 131047: the 24-hour customer-service window has closed).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,13 +52,16 @@ class GraphClient:
             await self.deliveries.sent(recipient_id, message_id)
         return True
 
-    async def _failed(self, payload: Dict[str, Any], staff_reply: bool, attempts: int,
-                      failure: Tuple[Optional[str], str, str]) -> None:
+    async def _failed(self, payload: Dict[str, Any], staff_reply: bool, attempts: int, failure: Tuple[Optional[str], str, str]) -> None:
         error_code, reason, detail = failure
-        logger.warning("whatsapp: sending a %s message to %s failed after %d attempt(s): %s",
-                       payload.get("type"), mask_phone(payload.get("to")), attempts, detail)
-        await self.deliveries.send_failed(payload.get("to"), error_code=error_code, reason=redact(reason or detail, 300),
-                                       staff_reply=staff_reply)
+        logger.warning(
+            "whatsapp: sending a %s message to %s failed after %d attempt(s): %s",
+            payload.get("type"),
+            mask_phone(payload.get("to")),
+            attempts,
+            detail,
+        )
+        await self.deliveries.send_failed(payload.get("to"), error_code=error_code, reason=redact(reason or detail, 300), staff_reply=staff_reply)
 
 
 def failure_details(outcome: PostOutcome) -> Tuple[Optional[str], str, str]:

@@ -7,6 +7,7 @@ once and its messages are handled in the background, one task per sender (in
 order), so a slow turn never makes Meta time out and redeliver. Without its
 secrets the channel answers 503 instead of stopping the Rasa server.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -157,8 +158,7 @@ class WhatsAppInput(InputChannel):
             self._store = ProcessedMessageStore(self._engine or get_engine())
         return self._store
 
-    async def _handle_in_background(self, messages: List[IncomingMessage],
-                                    on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _handle_in_background(self, messages: List[IncomingMessage], on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         """Claim the messages (redeliveries drop out), then one task per person keeps their messages in order."""
         claimed = await asyncio.get_running_loop().run_in_executor(None, claim_new, messages, self._processed_store)
         by_sender: Dict[str, List[IncomingMessage]] = {}
@@ -184,16 +184,13 @@ class WhatsAppInput(InputChannel):
                     continue
                 if m.kind == "caption":
                     await out.send_text_message(m.wa_id, CAPTION_NOTE)
-                await on_new_message(
-                    UserMessage(
-                        m.text, out, m.wa_id, input_channel=self.name(), message_id=m.message_id, metadata=m.metadata()
-                    )
-                )
+                await on_new_message(UserMessage(m.text, out, m.wa_id, input_channel=self.name(), message_id=m.message_id, metadata=m.metadata()))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                logger.error("whatsapp: handling %s from %s failed: %s: %s",
-                             message_ref(m.message_id), mask_phone(m.wa_id), type(exc).__name__, redact(exc))
+                logger.error(
+                    "whatsapp: handling %s from %s failed: %s: %s", message_ref(m.message_id), mask_phone(m.wa_id), type(exc).__name__, redact(exc)
+                )
                 logger.debug("whatsapp: handler traceback", exc_info=True)
                 await out.send_text_message(m.wa_id, _failure_reply())
 

@@ -5,6 +5,7 @@ payload (e.g. `/request_human`) and the dialogue sees exactly what it offered.
 Titles are shortened to WhatsApp's limits at a word; a list row shows the rest
 of a long title in its description.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,7 +37,8 @@ def interactive_message(body: str, buttons: List[Dict[str, Any]], list_button_la
 
 
 def reply_buttons(body: str, buttons: List[Dict[str, Any]]) -> Dict[str, Any]:
-    items, titles = [], set()
+    items: List[Dict[str, Any]] = []
+    titles: Set[str] = set()
     for bid, button in _distinct_ids(buttons, BUTTON_ID_LIMIT):
         title = _unique_title(shorten(str(button.get("title") or bid), BUTTON_TITLE_LIMIT), titles, BUTTON_TITLE_LIMIT)
         items.append({"type": "reply", "reply": {"id": bid, "title": title}})
@@ -44,7 +46,8 @@ def reply_buttons(body: str, buttons: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 
 def list_message(body: str, buttons: List[Dict[str, Any]], button_label: str) -> Dict[str, Any]:
-    rows, titles = [], set()
+    rows: List[Dict[str, Any]] = []
+    titles: Set[str] = set()
     for rid, button in _distinct_ids(buttons, LIST_ROW_ID_LIMIT):
         head, rest = split_label(str(button.get("title") or rid), LIST_ROW_TITLE_LIMIT)
         row: Dict[str, Any] = {"id": rid, "title": _unique_title(head, titles, LIST_ROW_TITLE_LIMIT)}

@@ -5,6 +5,7 @@ but a malformed entry, change or message inside a valid notification is
 skipped and logged so it cannot stop the others. A photo, video or document
 with a caption is read from its caption, so a red flag typed there is not missed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -89,8 +90,13 @@ def _parse_change(change: Any, our_number_id: str, failed: Optional[List[FailedS
         for status in statuses:
             parsed = parse_failed_status(status)
             if parsed is not None:
-                logger.warning("whatsapp: message %s to %s failed: code %s: %s", message_ref(parsed.message_id),
-                               mask_phone(parsed.recipient_id), parsed.error_code, parsed.reason)
+                logger.warning(
+                    "whatsapp: message %s to %s failed: code %s: %s",
+                    message_ref(parsed.message_id),
+                    mask_phone(parsed.recipient_id),
+                    parsed.error_code,
+                    parsed.reason,
+                )
                 if failed is not None:
                     failed.append(parsed)
         logger.debug("whatsapp: %d status update(s)", len(statuses))
@@ -122,7 +128,9 @@ def _parse_message(raw: Any, phone_number_id: Optional[str]) -> Optional[Incomin
         logger.warning("whatsapp: skipping a message without 'id' or 'from'")
         return None
     msg = IncomingMessage(
-        message_id=message_id.strip()[:255], wa_id=str(wa_id).strip(), msg_type=str(msg_type or "unknown"),
+        message_id=message_id.strip()[:255],
+        wa_id=str(wa_id).strip(),
+        msg_type=str(msg_type or "unknown"),
         timestamp=str(raw["timestamp"]) if raw.get("timestamp") is not None else None,
         phone_number_id=phone_number_id,
     )

@@ -5,6 +5,7 @@ API with `output_channel=latest`, and `staff_reply` in the response marks them
 for the delivery record. Never raises into Rasa's message handling (a failed
 send is recorded for staff instead; see graph_client.py).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,16 +55,13 @@ class WhatsAppOutput(OutputChannel):
         for part in split_text(text):
             await self._send_text(recipient_id, part)
 
-    async def send_text_with_buttons(
-        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
-    ) -> None:
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
         buttons = [b for b in (buttons or []) if isinstance(b, dict) and (b.get("title") or b.get("payload"))]
         if not buttons:
             await self.send_text_message(recipient_id, text)
             return
         if len(buttons) > MAX_LIST_ROWS:
-            logger.warning("whatsapp: %d buttons, WhatsApp allows %d; sending the first %d",
-                           len(buttons), MAX_LIST_ROWS, MAX_LIST_ROWS)
+            logger.warning("whatsapp: %d buttons, WhatsApp allows %d; sending the first %d", len(buttons), MAX_LIST_ROWS, MAX_LIST_ROWS)
             buttons = buttons[:MAX_LIST_ROWS]
         parts = split_text(text)
         if parts and len(parts[-1]) > INTERACTIVE_BODY_LIMIT:

@@ -4,6 +4,7 @@ A WhatsApp conversation id is the person's phone number, and WhatsApp message
 ids (``wamid.*``, base64) encode it too; logs keep the last three digits of a
 number and a short hash of a message id, enough to follow one conversation.
 """
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ so the database decides atomically, across processes and restarts too. If the
 database is unreachable the message is handled anyway: a missed red flag is
 worse than a rare duplicate answer.
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,11 +54,7 @@ class ProcessedMessageStore:
         """True if this call recorded the id first (so it should be answered)."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(
-                    processed_messages_table.insert().values(
-                        message_key=self.key(message_id), received_at=datetime.now(timezone.utc)
-                    )
-                )
+                conn.execute(processed_messages_table.insert().values(message_key=self.key(message_id), received_at=datetime.now(timezone.utc)))
             return True
         except sa.exc.IntegrityError:
             return False
@@ -65,9 +62,7 @@ class ProcessedMessageStore:
     def prune(self, older_than: timedelta = RETENTION) -> int:
         cutoff = datetime.now(timezone.utc) - older_than
         with self.engine.begin() as conn:
-            return conn.execute(
-                processed_messages_table.delete().where(processed_messages_table.c.received_at < cutoff)
-            ).rowcount
+            return conn.execute(processed_messages_table.delete().where(processed_messages_table.c.received_at < cutoff)).rowcount
 
 
 def claim_new(messages: List[IncomingMessage], open_store: Callable[[], ProcessedMessageStore]) -> List[IncomingMessage]:

@@ -5,6 +5,7 @@ WhatsApp refuses a text body over 4096 characters, a reply-button title over
 line, clause or word end (in that order of preference), never mid-word unless
 one word is longer than the limit, and nothing is lost or reordered.
 """
+
 from __future__ import annotations
 
 import re

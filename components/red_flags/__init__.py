@@ -12,6 +12,7 @@ the Rasa component (component.py) that feeds it into the one safety decision.
 
 Import the detector's public names from here.
 """
+
 from components.red_flags.detector import RedFlagDetector
 from components.red_flags.knowledge import DEFAULT_PATTERNS_FILE
 from components.red_flags.results import (

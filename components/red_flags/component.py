@@ -28,6 +28,7 @@ The pattern file is read from disk when the component is created (it is not
 copied into the trained model), so knowledge updates need a restart, not a
 retrain.
 """
+
 from __future__ import annotations
 
 import functools
@@ -102,9 +103,7 @@ def _resolve_patterns_file(value: Optional[Text]) -> Path:
     return candidate if candidate.exists() else path
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class RedFlagEntityDetector(GraphComponent, EntityExtractorMixin):
     """Adds `red_flag` entities and enforces the `report_red_flag` intent."""
 
@@ -154,8 +153,7 @@ class RedFlagEntityDetector(GraphComponent, EntityExtractorMixin):
             return doc
         if doc is None:
             logger.warning(
-                "RedFlagEntityDetector: message has no '%s'; is SpacyNLP in the pipeline? "
-                "Using a fallback pipeline.",
+                "RedFlagEntityDetector: message has no '%s'; is SpacyNLP in the pipeline? " "Using a fallback pipeline.",
                 SPACY_DOCS[TEXT],
             )
         return _fallback_nlp()(lowercase_keeping_offsets(text))
@@ -238,7 +236,9 @@ class RedFlagEntityDetector(GraphComponent, EntityExtractorMixin):
             },
             add_to_output=True,
         )
-        message.set(INTENT, {INTENT_NAME_KEY: best[INTENT_NAME_KEY], PREDICTED_CONFIDENCE_KEY: best.get(PREDICTED_CONFIDENCE_KEY, 0.0)}, add_to_output=True)
+        message.set(
+            INTENT, {INTENT_NAME_KEY: best[INTENT_NAME_KEY], PREDICTED_CONFIDENCE_KEY: best.get(PREDICTED_CONFIDENCE_KEY, 0.0)}, add_to_output=True
+        )
         message.set(INTENT_RANKING_KEY, [r for r in ranking if r.get(INTENT_NAME_KEY) != self.intent_name], add_to_output=True)
 
     # ------------------------------------------------------------------ graph API

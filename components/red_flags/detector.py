@@ -11,6 +11,7 @@ it over a spaCy `Doc` (or a text plus an `nlp`):
 
 The result lists fired detections and suppressed mentions separately (`results`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ tables all live in the YAML file; this module only expands its `{MACROS}`,
 compiles it and fails loudly on a broken entry. Urgencies are not in the file:
 they come from the one safety table (config/safety.yml).
 """
+
 from __future__ import annotations
 
 import functools
@@ -156,7 +157,9 @@ class Knowledge:
         self.question_starters = frozenset(hyp.get("question_starters") or ())
 
     def _load_normalisation(self, norm: Dict[str, Any]) -> None:
-        self.slang: Dict[str, str] = {str(k).translate(APOSTROPHES).lower(): ("" if v is None else str(v)) for k, v in (norm.get("slang") or {}).items()}
+        self.slang: Dict[str, str] = {
+            str(k).translate(APOSTROPHES).lower(): ("" if v is None else str(v)) for k, v in (norm.get("slang") or {}).items()
+        }
         self.fuzzy_vocab: Tuple[str, ...] = tuple(dict.fromkeys(str(w).lower() for w in norm.get("fuzzy_vocabulary") or ()))
         self.fuzzy_vocab_set = frozenset(self.fuzzy_vocab)
         self.fuzzy_min_length = int(norm.get("fuzzy_min_length", 5))

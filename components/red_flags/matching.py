@@ -1,4 +1,5 @@
 """Where the category patterns match, before any context rule is asked."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ written once against normalised words ("can not", "numbness", "because",
 "am") and their lemmas, so each token gets both here. Typos are corrected only
 towards the pattern vocabulary and only for words English does not know.
 """
+
 from __future__ import annotations
 
 import functools
@@ -23,8 +24,29 @@ logger = logging.getLogger(__name__)
 APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'", "\u2032": "'"})
 # "'s" after these is "is" (it's, that's, he's); elsewhere it stays a possessive
 _S_IS_BEFORE = frozenset(
-    ("it", "that", "what", "he", "she", "there", "who", "here", "how", "where", "this", "everything",
-     "nothing", "something", "everyone", "someone", "which", "life", "pain", "back", "neck")
+    (
+        "it",
+        "that",
+        "what",
+        "he",
+        "she",
+        "there",
+        "who",
+        "here",
+        "how",
+        "where",
+        "this",
+        "everything",
+        "nothing",
+        "something",
+        "everyone",
+        "someone",
+        "which",
+        "life",
+        "pain",
+        "back",
+        "neck",
+    )
 )
 # "'s" before these is "has" ("breathing's got hard", "balance's gone")
 _HAS_BEFORE = frozenset(
@@ -44,7 +66,7 @@ def lowercase_keeping_offsets(text: str) -> str:
 def _known_words(threshold: float) -> frozenset:
     """English words with a lexeme log-probability >= threshold (spacy-lookups-data)."""
     try:
-        import spacy_lookups_data  # type: ignore
+        import spacy_lookups_data
 
         path = Path(spacy_lookups_data.__file__).parent / "data" / "en_lexeme_prob.json.gz"
         with gzip.open(path, "rt", encoding="utf-8") as fh:

@@ -3,6 +3,7 @@
 Ordering by urgency reads the one safety table (config/safety.yml), so the
 detector, the dialogue and tickets agree on what is most urgent.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field

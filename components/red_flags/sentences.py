@@ -6,6 +6,7 @@ back to the sentence position, and its cut into clauses (at "but", ";",
 ", I ...", "and my ..."), since a negation or a "my dad" reaches only as far as
 its clause.
 """
+
 from __future__ import annotations
 
 import re
@@ -128,10 +129,8 @@ def _interrogative(k: Knowledge, norms: List[str]) -> bool:
     """A question mark, or a question word first ("is it ...", but not "is not ...")."""
     content = [w for w in norms if w]
     first = content[0].split(" ")[0] if content else ""
-    second = (content[1].split(" ")[0] if len(content) > 1 else "")
-    return "?" in "".join(w for w in norms if w and set(w) <= set("?!.")) or (
-        first in k.question_starters and second not in ("not", "n't")
-    )
+    second = content[1].split(" ")[0] if len(content) > 1 else ""
+    return "?" in "".join(w for w in norms if w and set(w) <= set("?!.")) or (first in k.question_starters and second not in ("not", "n't"))
 
 
 def _sentence_spans(doc: Any) -> List[List[int]]:

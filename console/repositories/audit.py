@@ -5,6 +5,7 @@ patients' identifiers: details never hold search text or phone numbers (digit
 runs are masked as they are written), and erasing a conversation replaces its
 id everywhere in the log, in details too (`pseudonymise`).
 """
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,22 @@ from console.masking import PHONE_RE, mask_phone_numbers
 from console.tables import audit_table as t
 
 ACTIONS = (
-    "login", "login_failed", "logout", "view", "export", "reply", "resume", "ticket_ack", "ticket_close",
-    "delete", "retention", "user_create", "user_disable", "user_password", "user_unlock", "user_display_name",
+    "login",
+    "login_failed",
+    "logout",
+    "view",
+    "export",
+    "reply",
+    "resume",
+    "ticket_ack",
+    "ticket_close",
+    "delete",
+    "retention",
+    "user_create",
+    "user_disable",
+    "user_password",
+    "user_unlock",
+    "user_display_name",
 )
 
 
@@ -39,22 +54,20 @@ class AuditLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def record(self, actor: str, action: str, subject: Optional[str] = None, detail: Optional[str] = None,
-               ip: Optional[str] = None) -> None:
+    def record(self, actor: str, action: str, subject: Optional[str] = None, detail: Optional[str] = None, ip: Optional[str] = None) -> None:
         self.record_many(actor, action, [subject], detail=detail, ip=ip)
 
-    def record_many(self, actor: str, action: str, subjects: Iterable[Optional[str]], detail: Optional[str] = None,
-                    ip: Optional[str] = None) -> None:
+    def record_many(self, actor: str, action: str, subjects: Iterable[Optional[str]], detail: Optional[str] = None, ip: Optional[str] = None) -> None:
         now = time.time()
         detail = mask_phone_numbers(detail[:2000]) if detail else None
-        rows = [dict(at=now, actor=actor[:64], action=action, subject=s, detail=detail,
-                     ip=(ip or None) and ip[:64]) for s in subjects]
+        rows = [dict(at=now, actor=actor[:64], action=action, subject=s, detail=detail, ip=(ip or None) and ip[:64]) for s in subjects]
         if rows:
             with self.engine.begin() as conn:
                 conn.execute(t.insert(), rows)
 
-    def entries(self, *, subject: Optional[str] = None, actor: Optional[str] = None, action: Optional[str] = None,
-                limit: int = 100, offset: int = 0) -> Tuple[List[AuditEntry], int]:
+    def entries(
+        self, *, subject: Optional[str] = None, actor: Optional[str] = None, action: Optional[str] = None, limit: int = 100, offset: int = 0
+    ) -> Tuple[List[AuditEntry], int]:
         q = sa.select(t)
         count = sa.select(sa.func.count()).select_from(t)
         for col, value in ((t.c.subject, subject), (t.c.actor, actor), (t.c.action, action)):

@@ -4,13 +4,15 @@ Listing works on per-sender aggregates in SQL; the few things only the JSON
 `data` column knows (channel, text, confidences) are decoded in Python for the
 rows that need them. Nothing is copied out of Rasa's table.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as dtime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -21,14 +23,15 @@ from sqlalchemy.engine import Engine
 from clinic_bot.deliveries import DeliveryFailure, DeliveryLog
 from clinic_bot.tickets import STATUSES, Ticket, TicketStore
 from console.refs import REF_RE, conversation_ref
-from console.repositories.events import event_data, events_table as ev, has_events_table, in_time_range
-from console.repositories.unanswered import UnansweredItem, scan_unanswered
+from console.repositories.events import event_data, has_events_table, in_time_range
+from console.repositories.events import events_table as ev
 from console.repositories.messages import (
     CORE_FALLBACK_ACTION,
     HANDOFF_SLOT,
     UserMessageInfo,
     analyse_user_event,
 )
+from console.repositories.unanswered import UnansweredItem, scan_unanswered
 
 # Slots set at every session start from the clinic profile: noise in a transcript.
 HIDDEN_SLOTS = frozenset({"emergency_number", "emergency_department", "urgent_advice", "crisis_line"})
@@ -43,8 +46,8 @@ class Filters:
     channel: str = ""
     date_from: Optional[date] = None
     date_to: Optional[date] = None
-    escalated: str = ""    # "" any | "yes" | "no"
-    unanswered: str = ""   # "" any | "yes" | "no"
+    escalated: str = ""  # "" any | "yes" | "no"
+    unanswered: str = ""  # "" any | "yes" | "no"
     q: str = ""
     page: int = 1
 
@@ -68,15 +71,24 @@ class Filters:
             page = 1
         tri = lambda v: v if v in ("yes", "no") else ""  # noqa: E731
         return cls(
-            channel=one("channel")[:64], date_from=day("from"), date_to=day("to"),
-            escalated=tri(one("escalated")), unanswered=tri(one("unanswered")), q=one("q")[:200], page=page,
+            channel=one("channel")[:64],
+            date_from=day("from"),
+            date_to=day("to"),
+            escalated=tri(one("escalated")),
+            unanswered=tri(one("unanswered")),
+            q=one("q")[:200],
+            page=page,
         )
 
     def query(self, **override: Any) -> str:
         values = {
-            "channel": self.channel, "from": self.date_from.isoformat() if self.date_from else "",
-            "to": self.date_to.isoformat() if self.date_to else "", "escalated": self.escalated,
-            "unanswered": self.unanswered, "q": self.q, "page": self.page if self.page > 1 else "",
+            "channel": self.channel,
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+            "escalated": self.escalated,
+            "unanswered": self.unanswered,
+            "q": self.q,
+            "page": self.page if self.page > 1 else "",
         }
         values.update(override)
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
@@ -117,7 +129,7 @@ class Page:
 
 @dataclass
 class TranscriptItem:
-    kind: str                 # user | bot | staff | action | handoff | slot | session | ticket | delivery | other
+    kind: str  # user | bot | staff | action | handoff | slot | session | ticket | delivery | other
     at: float
     text: str = ""
     name: str = ""
@@ -129,7 +141,7 @@ class TranscriptItem:
     info: Optional[UserMessageInfo] = None
     ticket: Optional[Ticket] = None
     core_fallback: bool = False
-    during_handoff: bool = False   # a user message the assistant held back (staff were handling it)
+    during_handoff: bool = False  # a user message the assistant held back (staff were handling it)
     delivery: Optional[DeliveryFailure] = None  # set when this message did not reach the person
 
 
@@ -166,8 +178,7 @@ def attach_failures(items: List[TranscriptItem], failures: Iterable[DeliveryFail
         sent = f.sent_at.timestamp()
         target = None
         if f.staff_reply:
-            target = next((i for i in reversed(staff) if sent - DELIVERY_MATCH_S <= i.at <= sent + 1.0
-                           and i.delivery is None), None)
+            target = next((i for i in reversed(staff) if sent - DELIVERY_MATCH_S <= i.at <= sent + 1.0 and i.delivery is None), None)
         if target is not None:
             target.delivery = f
         else:
@@ -185,8 +196,9 @@ def _ticket_ts(ticket: Ticket) -> float:
 
 
 class ConversationRepository:
-    def __init__(self, tracker_engine: Engine, tickets: TicketStore, secret_key: str, *, low_confidence: float = 0.6,
-                 deliveries: Optional[DeliveryLog] = None) -> None:
+    def __init__(
+        self, tracker_engine: Engine, tickets: TicketStore, secret_key: str, *, low_confidence: float = 0.6, deliveries: Optional[DeliveryLog] = None
+    ) -> None:
         self.engine = tracker_engine
         self.tickets = tickets
         self.deliveries = deliveries
@@ -252,7 +264,10 @@ class ConversationRepository:
         is_user = sa.case((ev.c.type_name == "user", 1), else_=0)
         q = (
             sa.select(
-                ev.c.sender_id, sa.func.min(ev.c.timestamp), sa.func.max(ev.c.timestamp), sa.func.sum(is_user),
+                ev.c.sender_id,
+                sa.func.min(ev.c.timestamp),
+                sa.func.max(ev.c.timestamp),
+                sa.func.sum(is_user),
                 sa.func.max(sa.case((ev.c.type_name == "user", ev.c.id), else_=None)),
             )
             .group_by(ev.c.sender_id)
@@ -271,7 +286,7 @@ class ConversationRepository:
                     last_user_ids[last_user_id] = sender
             ids = list(last_user_ids)
             for i in range(0, len(ids), CHUNK):
-                rows = conn.execute(sa.select(ev.c.id, ev.c.data).where(ev.c.id.in_(ids[i:i + CHUNK])))
+                rows = conn.execute(sa.select(ev.c.id, ev.c.data).where(ev.c.id.in_(ids[i : i + CHUNK])))
                 for event_id, raw in rows:
                     out[last_user_ids[event_id]].channel = event_data(raw).get("input_channel") or "unknown"
             handoff_rows = conn.execute(
@@ -310,15 +325,15 @@ class ConversationRepository:
                     found.add(sender)
         return found
 
-    def unanswered(self, start: Optional[float] = None, end: Optional[float] = None,
-                   senders: Optional[Iterable[str]] = None) -> List[UnansweredItem]:
+    def unanswered(self, start: Optional[float] = None, end: Optional[float] = None, senders: Optional[Iterable[str]] = None) -> List[UnansweredItem]:
         """Messages the bot did not answer (console/repositories/unanswered.py)."""
         if not self._ready():
             return []
         return scan_unanswered(self.engine, self.low_confidence, start, end, senders=senders)
 
-    def unanswered_counts(self, start: Optional[float] = None, end: Optional[float] = None,
-                          senders: Optional[Iterable[str]] = None) -> Dict[str, int]:
+    def unanswered_counts(
+        self, start: Optional[float] = None, end: Optional[float] = None, senders: Optional[Iterable[str]] = None
+    ) -> Dict[str, int]:
         counts: Dict[str, int] = {}
         for item in self.unanswered(start, end, senders=senders):
             counts[item.sender_id] = counts.get(item.sender_id, 0) + 1
@@ -350,7 +365,7 @@ class ConversationRepository:
         items, channels = self.filtered(filters, tz)
         pages = max(1, math.ceil(len(items) / page_size))
         page = min(filters.page, pages)
-        shown = items[(page - 1) * page_size: page * page_size]
+        shown = items[(page - 1) * page_size : page * page_size]
         if not filters.unanswered and shown:  # counts for the visible rows only
             counts = self.unanswered_counts(*filters.time_range(tz), senders=[s.sender_id for s in shown])
             for s in shown:
@@ -386,15 +401,15 @@ class ConversationRepository:
                     items.append(TranscriptItem("staff", at, text=e.get("text") or "", actor=str(meta.get("staff") or "")))
                 else:
                     actor = str(meta.get("handoff_resumed_by") or "")
-                    items.append(TranscriptItem("bot", at, text=e.get("text") or "", actor=actor, buttons=buttons,
-                                                name=str(meta.get("utter_action") or "")))
+                    items.append(
+                        TranscriptItem("bot", at, text=e.get("text") or "", actor=actor, buttons=buttons, name=str(meta.get("utter_action") or ""))
+                    )
             elif kind == "action":
                 name = e.get("name") or ""
                 if name == CORE_FALLBACK_ACTION and last_user is not None:
                     last_user.core_fallback = True
                 if name != "action_listen":
-                    items.append(TranscriptItem("action", at, name=name, policy=e.get("policy") or "",
-                                                confidence=e.get("confidence")))
+                    items.append(TranscriptItem("action", at, name=name, policy=e.get("policy") or "", confidence=e.get("confidence")))
             elif kind == "slot":
                 name = e.get("name") or ""
                 if name == HANDOFF_SLOT:
@@ -416,8 +431,9 @@ class ConversationRepository:
         failures = self.deliveries.failures(sender_id) if self.deliveries is not None else []
         items.extend(attach_failures(items, failures))
         items.sort(key=lambda i: i.at)  # stable: events keep Rasa's order within a timestamp
-        return Transcript(sender_id, self.ref(sender_id), items, tickets, in_handoff, channel, failures,
-                          {t.id: failures_since_ticket(t, failures) for t in tickets})
+        return Transcript(
+            sender_id, self.ref(sender_id), items, tickets, in_handoff, channel, failures, {t.id: failures_since_ticket(t, failures) for t in tickets}
+        )
 
     def in_handoff(self, sender_id: str) -> bool:
         return self.transcript(sender_id).in_handoff

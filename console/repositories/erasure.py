@@ -9,6 +9,7 @@ What is deleted for a sender id:
 The audit log keeps its entries (accountability) but the sender id in them is
 replaced by a keyed pseudonym, and the erasure itself is logged the same way.
 """
+
 from __future__ import annotations
 
 import time
@@ -23,7 +24,8 @@ from clinic_bot.deliveries import DeliveryLog
 from clinic_bot.tickets import TicketStore, tickets_table
 from console.refs import erased_pseudonym
 from console.repositories.audit import AuditLog
-from console.repositories.events import events_table as ev, has_events_table
+from console.repositories.events import events_table as ev
+from console.repositories.events import has_events_table
 from console.tables import audit_table
 
 PERSON_KEY_COLUMNS = ("conversation_id", "sender_id")
@@ -108,11 +110,9 @@ class Eraser:
         result = RetentionResult(cutoff)
         if has_events_table(self.tracker_engine):
             with self.tracker_engine.connect() as conn:
-                stale = [r[0] for r in conn.execute(
-                    sa.select(ev.c.sender_id).group_by(ev.c.sender_id).having(sa.func.max(ev.c.timestamp) < cutoff))]
+                stale = [r[0] for r in conn.execute(sa.select(ev.c.sender_id).group_by(ev.c.sender_id).having(sa.func.max(ev.c.timestamp) < cutoff))]
                 partly = conn.execute(
-                    sa.select(ev.c.sender_id,
-                              sa.func.max(sa.case((ev.c.type_name == "session_started", ev.c.timestamp), else_=None)))
+                    sa.select(ev.c.sender_id, sa.func.max(sa.case((ev.c.type_name == "session_started", ev.c.timestamp), else_=None)))
                     .group_by(ev.c.sender_id)
                     .having(sa.and_(sa.func.min(ev.c.timestamp) < cutoff, sa.func.max(ev.c.timestamp) >= cutoff))
                 ).all()
@@ -125,7 +125,8 @@ class Eraser:
                 bound = min(cutoff, latest_session)
                 with self.tracker_engine.begin() as conn:
                     result.old_session_events_deleted += conn.execute(
-                        ev.delete().where(sa.and_(ev.c.sender_id == sender, ev.c.timestamp < bound))).rowcount
+                        ev.delete().where(sa.and_(ev.c.sender_id == sender, ev.c.timestamp < bound))
+                    ).rowcount
         # Tickets of conversations with no events left at all (e.g. tracker already pruned).
         cutoff_dt = datetime.fromtimestamp(cutoff, timezone.utc)
         with self.clinic_engine.begin() as conn:
@@ -133,7 +134,11 @@ class Eraser:
                 tickets_table.delete().where(sa.and_(tickets_table.c.status == "closed", tickets_table.c.created_at < cutoff_dt))
             ).rowcount
         result.deliveries_deleted = DeliveryLog(self.clinic_engine).prune(before=cutoff_dt)
-        self.audit.record(actor, "retention", None,
-                          f"days={days} erased={result.conversations_erased} old_events={result.old_session_events_deleted} "
-                          f"closed_tickets={result.closed_tickets_deleted} deliveries={result.deliveries_deleted}")
+        self.audit.record(
+            actor,
+            "retention",
+            None,
+            f"days={days} erased={result.conversations_erased} old_events={result.old_session_events_deleted} "
+            f"closed_tickets={result.closed_tickets_deleted} deliveries={result.deliveries_deleted}",
+        )
         return result

@@ -4,6 +4,7 @@ The console reads the very `events` table Rasa's SQLTrackerStore writes
 (sender_id, type_name, timestamp, intent_name, action_name, data JSON); it
 keeps no copy of the conversations.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,11 +12,11 @@ from functools import lru_cache
 from typing import Any, Dict, Optional
 
 import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
 from sqlalchemy.engine import Engine
 
 import console  # noqa: F401  (silences SQLAlchemy's 2.0 banner before Rasa's import)
 from clinic_bot.db import make_engine
-from rasa.core.tracker_store import SQLTrackerStore
 
 events_table: sa.Table = SQLTrackerStore.SQLEvent.__table__
 

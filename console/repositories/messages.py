@@ -1,4 +1,5 @@
 """What the NLU made of each user message, read from Rasa's stored parse data."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,17 +20,17 @@ class UserMessageInfo:
     text: str
     intent: Optional[str] = None
     confidence: Optional[float] = None
-    topic: Optional[str] = None             # FAQ topic (response selector's intent_response_key)
+    topic: Optional[str] = None  # FAQ topic (response selector's intent_response_key)
     topic_confidence: Optional[float] = None
-    original_intent: Optional[str] = None   # what the classifier guessed before the fallback
+    original_intent: Optional[str] = None  # what the classifier guessed before the fallback
     original_confidence: Optional[float] = None
-    fallback: Optional[str] = None          # None | "nlu_fallback" | "faq_gate"
+    fallback: Optional[str] = None  # None | "nlu_fallback" | "faq_gate"
     fallback_reason: Optional[str] = None
     entities: List[Tuple[str, str]] = field(default_factory=list)
     channel: Optional[str] = None
     low_confidence: bool = False
-    is_payload: bool = False                # a button press ("/intent{...}"), not typed text
-    safety: Optional[str] = None            # the safety decision when not "continue": escalate | check
+    is_payload: bool = False  # a button press ("/intent{...}"), not typed text
+    safety: Optional[str] = None  # the safety decision when not "continue": escalate | check
     safety_reasons: List[str] = field(default_factory=list)
 
     @property

@@ -9,6 +9,7 @@ A typed user message counts when
     CONSOLE_LOW_CONFIDENCE (default 0.6).
 Messages are grouped by normalised text (case, punctuation and spacing ignored).
 """
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,8 @@ from typing import Dict, Iterable, List, Optional, Set
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from console.repositories.events import event_data, events_table as ev, in_time_range
+from console.repositories.events import event_data, in_time_range
+from console.repositories.events import events_table as ev
 from console.repositories.messages import CORE_FALLBACK_ACTION, UserMessageInfo, analyse_user_event
 
 KIND_LABELS = {
@@ -93,16 +95,16 @@ def _confidence(info: UserMessageInfo) -> Optional[float]:
     return min(values) if values else None
 
 
-def scan_unanswered(engine: Engine, low_confidence: float, start: Optional[float] = None, end: Optional[float] = None,
-                    senders: Optional[Iterable[str]] = None) -> List[UnansweredItem]:
+def scan_unanswered(
+    engine: Engine, low_confidence: float, start: Optional[float] = None, end: Optional[float] = None, senders: Optional[Iterable[str]] = None
+) -> List[UnansweredItem]:
     """Every user message in the range the bot did not answer, oldest first (Rasa's events table must exist)."""
     q = sa.select(ev.c.sender_id, ev.c.type_name, ev.c.action_name, ev.c.timestamp, ev.c.data).where(
         sa.or_(ev.c.type_name == "user", sa.and_(ev.c.type_name == "action", ev.c.action_name == CORE_FALLBACK_ACTION))
     )
     q = in_time_range(q, start, end)
     sender_list = list(senders) if senders is not None else None
-    batches: List[Optional[List[str]]] = (
-        [sender_list[i:i + 500] for i in range(0, len(sender_list), 500)] if sender_list is not None else [None])
+    batches: List[Optional[List[str]]] = [sender_list[i : i + 500] for i in range(0, len(sender_list), 500)] if sender_list is not None else [None]
     items: List[UnansweredItem] = []
     with engine.connect() as conn:
         for batch in batches:

@@ -1,4 +1,5 @@
 """Log in, log out, health check."""
+
 from __future__ import annotations
 
 import math
@@ -13,7 +14,15 @@ from console.sessions import LOGIN_COOKIE, SESSION_COOKIE, sign
 from console.throttle import account_key, ip_key, unknown_account_key
 from console.views.util import form_value, safe_next
 from console.web import (
-    client_ip, clear_cookie, login_nonce, public, render, run_sync, services, session_cookie_value, set_cookie,
+    clear_cookie,
+    client_ip,
+    login_nonce,
+    public,
+    render,
+    run_sync,
+    services,
+    session_cookie_value,
+    set_cookie,
 )
 
 bp = Blueprint("auth")
@@ -25,9 +34,15 @@ def _login_form(request: Request, *, error: str = "", status: int = 200, usernam
     # Keep a valid pre-login nonce: a second tab (or the browser's favicon
     # request) must not invalidate the form already on screen.
     nonce = login_nonce(request) or secrets.token_urlsafe(24)
-    resp = render(request, "login.html", status=status, error=error, username=username,
-                  next=safe_next(request.args.get("next") or form_value(request, "next")),
-                  csrf_token=csrf.make_token(svc.config.secret_key, nonce, purpose="login"))
+    resp = render(
+        request,
+        "login.html",
+        status=status,
+        error=error,
+        username=username,
+        next=safe_next(request.args.get("next") or form_value(request, "next")),
+        csrf_token=csrf.make_token(svc.config.secret_key, nonce, purpose="login"),
+    )
     set_cookie(request, resp, LOGIN_COOKIE, sign(svc.config.secret_key, "login", nonce), max_age=LOGIN_COOKIE_AGE)
     return resp
 
@@ -60,12 +75,12 @@ async def login(request: Request) -> HTTPResponse:
     if not attempt.allowed:
         await run_sync(svc.audit.record, actor, "login_failed", None, "locked out", client_ip(request))
         minutes = max(1, math.ceil(attempt.wait / 60))
-        return _login_form(request, status=429, username=username,
-                           error=f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}.")
+        return _login_form(
+            request, status=429, username=username, error=f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        )
     user = await run_sync(svc.users.authenticate, username, password[:1024])
     if user is None:  # already counted by begin_attempt
-        await run_sync(svc.audit.record, actor, "login_failed", None, "wrong password or unknown/disabled user",
-                       client_ip(request))
+        await run_sync(svc.audit.record, actor, "login_failed", None, "wrong password or unknown/disabled user", client_ip(request))
         return _login_form(request, status=401, username=username, error="Wrong username or password.")
     await run_sync(svc.throttle.succeeded, attempt, user.username)
     await run_sync(svc.throttle.purge)

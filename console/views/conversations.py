@@ -1,4 +1,5 @@
 """Conversation list, transcript, handoff reply / resume, exports, erasure."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +15,17 @@ from console.exports import EVENT_COLUMNS, event_rows, to_csv, to_jsonl
 from console.repositories.conversations import Filters
 from console.views.util import form_value, sender_for
 from console.web import (
-    attachment, audit, client_ip, data_endpoint, flash, masker_for, render_page, requires, run_sync, see_other, services,
+    attachment,
+    audit,
+    client_ip,
+    data_endpoint,
+    flash,
+    masker_for,
+    render_page,
+    requires,
+    run_sync,
+    see_other,
+    services,
 )
 
 bp = Blueprint("conversations")
@@ -62,11 +73,15 @@ def _export_filtered(request: Request, fmt: str) -> HTTPResponse:
     items, _channels = svc.conversations.filtered(filters, svc.tz)
     mask = masker_for(request.ctx.user)
     rows = [row for s in items for row in event_rows(svc.conversations.transcript(s.sender_id), mask)]
-    svc.audit.record_many(request.ctx.user.username, "export", [s.sender_id for s in items],
-                          # the filters, never the search text: it may be a phone number or a name
-                          f"filtered set as {fmt} ({len(items)} conversations; "
-                          f"{filters.query(page='', q='') or 'no filters'}{'; text search' if filters.q else ''})",
-                          client_ip(request))
+    svc.audit.record_many(
+        request.ctx.user.username,
+        "export",
+        [s.sender_id for s in items],
+        # the filters, never the search text: it may be a phone number or a name
+        f"filtered set as {fmt} ({len(items)} conversations; "
+        f"{filters.query(page='', q='') or 'no filters'}{'; text search' if filters.q else ''})",
+        client_ip(request),
+    )
     if fmt == "csv":
         return attachment(to_csv(rows, EVENT_COLUMNS), f"conversations-{_stamp()}.csv", "text/csv; charset=utf-8")
     return attachment(to_jsonl(rows), f"conversations-{_stamp()}.jsonl", "application/x-ndjson; charset=utf-8")
@@ -101,8 +116,12 @@ async def _rasa_call(request: Request, coro, ok_text: str = "") -> bool:
     try:
         await coro
     except (asyncio.TimeoutError, TimeoutError):
-        await flash(request, "error", "The assistant server did not answer in time. The message may or may not have "
-                                      "reached the person: check the transcript before sending it again.")
+        await flash(
+            request,
+            "error",
+            "The assistant server did not answer in time. The message may or may not have "
+            "reached the person: check the transcript before sending it again.",
+        )
         return False
     except (RasaApiError, aiohttp.ClientError, OSError) as exc:
         await flash(request, "error", f"The assistant server did not accept this ({type(exc).__name__}). Nothing was sent; try again.")
@@ -134,9 +153,13 @@ async def reply(request: Request, ref: str) -> HTTPResponse:
     # (clinic_bot/deliveries.py) before Rasa answers, so look for one.
     refused = await run_sync(svc.deliveries.failures, sender, since=started, staff_only=True)
     if refused:
-        await flash(request, "error", f"Not delivered: {refused[-1].channel} refused this reply ({refused[-1].summary}). "
-                                      "It stays in the transcript marked as not delivered. "
-                                      "Phone the person, or use an approved template if the 24-hour window has closed.")
+        await flash(
+            request,
+            "error",
+            f"Not delivered: {refused[-1].channel} refused this reply ({refused[-1].summary}). "
+            "It stays in the transcript marked as not delivered. "
+            "Phone the person, or use an approved template if the 24-hour window has closed.",
+        )
         await run_sync(audit, request, "reply", sender, f"{len(text)} characters; not delivered")
     else:
         await flash(request, "ok", "Reply sent.")
@@ -153,8 +176,7 @@ async def resume(request: Request, ref: str) -> HTTPResponse:
     if not await run_sync(svc.conversations.in_handoff, sender):
         await flash(request, "error", "The assistant is already handling this conversation.")
         return see_other(back)
-    if await _rasa_call(request, RasaApi().resume_bot(sender, request.ctx.user.username),
-                        "Handed back to the assistant; the person has been told."):
+    if await _rasa_call(request, RasaApi().resume_bot(sender, request.ctx.user.username), "Handed back to the assistant; the person has been told."):
         await run_sync(audit, request, "resume", sender)
     return see_other(back)
 
@@ -191,8 +213,7 @@ async def confirm_delete(request: Request, ref: str) -> HTTPResponse:
     svc = services(request)
     sender = await sender_for(request, ref)
     tr = await run_sync(svc.conversations.transcript, sender)
-    return await render_page(request, "delete.html", tr=tr,
-                             messages=sum(1 for i in tr.items if i.kind in ("user", "bot", "staff")))
+    return await render_page(request, "delete.html", tr=tr, messages=sum(1 for i in tr.items if i.kind in ("user", "bot", "staff")))
 
 
 @bp.post(f"/conversations/{REF}/delete")
@@ -203,8 +224,7 @@ async def delete(request: Request, ref: str) -> HTTPResponse:
     if form_value(request, "confirm", 20).lower() != "delete":
         await flash(request, "error", "Type DELETE to confirm. Nothing was deleted.")
         return see_other(f"/conversations/{ref}/delete")
-    result = await run_sync(svc.eraser.erase, sender, actor=request.ctx.user.username, reason="request",
-                            ip=client_ip(request))
+    result = await run_sync(svc.eraser.erase, sender, actor=request.ctx.user.username, reason="request", ip=client_ip(request))
     svc.conversations.forget(sender)
     await flash(request, "ok", f"Conversation erased ({result.total} records; audit reference {result.sender_pseudonym}).")
     return see_other("/conversations")

@@ -1,4 +1,5 @@
 """The home page: the escalation queue, and acting on tickets."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -33,8 +34,7 @@ async def _set_status(request: Request, ticket_id: int, status: str, note: Optio
     except TicketError as exc:
         await flash(request, "error", str(exc))
         return see_other(back)
-    await run_sync(audit, request, "ticket_ack" if status == "acknowledged" else "ticket_close", ticket.conversation_id,
-                   f"ticket #{ticket.id}")
+    await run_sync(audit, request, "ticket_ack" if status == "acknowledged" else "ticket_close", ticket.conversation_id, f"ticket #{ticket.id}")
     await flash(request, "ok", f"Ticket #{ticket.id} {'acknowledged' if status == 'acknowledged' else 'closed'}.")
     return see_other(back)
 

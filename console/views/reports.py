@@ -1,4 +1,5 @@
 """The unanswered-questions report and its exports (CSV, Rasa NLU YAML stub)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -45,8 +46,9 @@ def _export(request: Request, fmt: str) -> HTTPResponse:
     items, groups = _groups(request, filters)
     senders = sorted({i.sender_id for i in items})
     span = f"{filters.date_from or ''}..{filters.date_to or ''}"
-    svc.audit.record_many(request.ctx.user.username, "export", senders or [None],
-                          f"unanswered questions as {fmt} ({len(groups)} groups, {span})", client_ip(request))
+    svc.audit.record_many(
+        request.ctx.user.username, "export", senders or [None], f"unanswered questions as {fmt} ({len(groups)} groups, {span})", client_ip(request)
+    )
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
     if fmt == "csv":
         body = to_csv(unanswered_rows(groups, masker_for(request.ctx.user)), UNANSWERED_COLUMNS)

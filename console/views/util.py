@@ -1,4 +1,5 @@
 """Small helpers shared by the views."""
+
 from __future__ import annotations
 
 from typing import Optional

@@ -8,12 +8,15 @@ from clinic_bot.profile import ProfileError, cached_profile, parse_profile
 from tests.actions.conftest import make_tracker
 
 
-@pytest.mark.parametrize("intent,needle", [
-    ("clinic_hours", "Monday to Friday"),
-    ("clinic_location", "Example Street"),
-    ("clinic_contact", "01632 960 123"),
-    ("clinic_booking", "book"),
-])
+@pytest.mark.parametrize(
+    "intent,needle",
+    [
+        ("clinic_hours", "Monday to Friday"),
+        ("clinic_location", "Example Street"),
+        ("clinic_contact", "01632 960 123"),
+        ("clinic_booking", "book"),
+    ],
+)
 async def test_clinic_answers_come_from_the_profile(intent: str, needle: str) -> None:
     dispatcher = CollectingDispatcher()
     await ActionClinicInfo().run(dispatcher, make_tracker("q", intent), {})
@@ -29,9 +32,20 @@ def test_profile_errors_say_what_to_fix() -> None:
 
 
 def test_us_locale_switches_every_safety_number() -> None:
-    raw = {"clinic": dict(cached_profile().clinic), "locale": "us", "locales": {
-        "us": {"emergency_number": "911", "emergency_department": "the ER", "urgent_advice": "urgent care", "crisis_line": "988",
-               "doctor": "doctor", "crisis_contacts": ["call or text 988"]}}}
+    raw = {
+        "clinic": dict(cached_profile().clinic),
+        "locale": "us",
+        "locales": {
+            "us": {
+                "emergency_number": "911",
+                "emergency_department": "the ER",
+                "urgent_advice": "urgent care",
+                "crisis_line": "988",
+                "doctor": "doctor",
+                "crisis_contacts": ["call or text 988"],
+            }
+        },
+    }
     profile = parse_profile(raw)
     assert profile.locale_slots()["emergency_number"] == "911"
     assert (profile.locale.doctor, profile.locale.crisis_contacts) == ("doctor", ("call or text 988",))

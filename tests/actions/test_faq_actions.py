@@ -20,8 +20,12 @@ def domain() -> dict:
 def faq_parse(topic: str, conf: float = 0.9) -> dict:
     return {
         "intent": {"name": "faq", "confidence": conf},
-        "response_selector": {"faq": {"response": {"intent_response_key": f"faq/{topic}", "confidence": conf},
-                                      "ranking": [{"intent_response_key": f"faq/{topic}", "confidence": conf}]}},
+        "response_selector": {
+            "faq": {
+                "response": {"intent_response_key": f"faq/{topic}", "confidence": conf},
+                "ranking": [{"intent_response_key": f"faq/{topic}", "confidence": conf}],
+            }
+        },
     }
 
 
@@ -60,11 +64,15 @@ async def test_tell_me_more_without_a_topic_asks_which(domain: dict) -> None:
 def test_suggestions_rank_topics_and_offer_clinic_intents(domain: dict) -> None:
     parse = {
         "intent_ranking": [{"name": "faq", "confidence": 0.7}, {"name": "clinic_booking", "confidence": 0.2}],
-        "response_selector": {"faq": {"ranking": [
-            {"intent_response_key": "faq/injections_work", "confidence": 0.4},
-            {"intent_response_key": "faq/injection_duration", "confidence": 0.35},
-            {"intent_response_key": "faq/surgery", "confidence": 0.05},
-        ]}},
+        "response_selector": {
+            "faq": {
+                "ranking": [
+                    {"intent_response_key": "faq/injections_work", "confidence": 0.4},
+                    {"intent_response_key": "faq/injection_duration", "confidence": 0.35},
+                    {"intent_response_key": "faq/surgery", "confidence": 0.05},
+                ]
+            }
+        },
     }
     buttons = suggestions(parse, domain)
     assert len(buttons) == 3

@@ -1,4 +1,5 @@
 """Escalation: ticket first, notification in the background with retries, never blocking."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,8 +7,8 @@ import asyncio
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from clinic_bot import escalation
 from actions.handoff import ActionEscalateRedFlag, ActionRequestHuman
+from clinic_bot import escalation
 from clinic_bot.db import get_engine
 from clinic_bot.notify import post_staff_webhook
 from clinic_bot.signatures import sign
@@ -114,6 +115,7 @@ async def test_retried_escalation_does_not_duplicate_the_ticket(db_url, hook) ->
 async def test_storage_failure_still_tells_the_person_what_to_do(monkeypatch, hook) -> None:
     monkeypatch.setenv("CLINIC_DB_URL", "sqlite:////proc/cannot/write/here.db")
     from clinic_bot import db
+
     db.get_engine.cache_clear()
     dispatcher = CollectingDispatcher()
     await ActionEscalateRedFlag().run(dispatcher, red_flag_tracker(), {})

@@ -1,4 +1,5 @@
 """The safety check's actions: its log entry for staff, and the answer after a "no"."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,8 +33,12 @@ def checked_event(original_intent: str, topic: str = "should_i_rest") -> dict:
             "intent": {"name": "red_flag_check", "confidence": 1.0},
             "red_flag_override": {"original_intent": {"name": original_intent, "confidence": 0.6}, "check": True},
             "intent_ranking": [{"name": "red_flag_check", "confidence": 1.0}, {"name": "faq", "confidence": 0.5}],
-            "response_selector": {"faq": {"response": {"intent_response_key": f"faq/{topic}", "confidence": 0.9},
-                                          "ranking": [{"intent_response_key": f"faq/{topic}", "confidence": 0.9}]}},
+            "response_selector": {
+                "faq": {
+                    "response": {"intent_response_key": f"faq/{topic}", "confidence": 0.9},
+                    "ranking": [{"intent_response_key": f"faq/{topic}", "confidence": 0.9}],
+                }
+            },
         },
     }
 

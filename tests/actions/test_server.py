@@ -3,6 +3,7 @@
 Runs the real entry point (python -m actions.server) on a free port. A forged
 POST to /webhook used to open an emergency ticket and alert staff without going
 through Rasa (issue 11.1)."""
+
 from __future__ import annotations
 
 import json
@@ -26,11 +27,16 @@ FORGED_RED_FLAG = {
     "version": "3.6.21",
     "domain": {},
     "tracker": {
-        "sender_id": "attacker", "slots": {}, "events": [],
-        "latest_message": {"text": "forged", "intent": {"name": "report_red_flag"},
-                           "entities": [{"entity": "red_flag", "value": "cauda_equina"}]},
-        "latest_input_channel": "rest", "active_loop": {}, "paused": False, "latest_event_time": 0,
-        "followup_action": None, "latest_action_name": None,
+        "sender_id": "attacker",
+        "slots": {},
+        "events": [],
+        "latest_message": {"text": "forged", "intent": {"name": "report_red_flag"}, "entities": [{"entity": "red_flag", "value": "cauda_equina"}]},
+        "latest_input_channel": "rest",
+        "active_loop": {},
+        "paused": False,
+        "latest_event_time": 0,
+        "followup_action": None,
+        "latest_action_name": None,
     },
 }
 
@@ -49,12 +55,18 @@ def call(url: str, body: Optional[dict] = None, headers: Optional[Dict[str, str]
 def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     var = tmp_path_factory.mktemp("actions-var")
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "ACTION_SERVER_SECRET": SECRET,
-           "CLINIC_VAR_DIR": str(var), "CLINIC_DB_URL": f"sqlite:///{var / 'clinic.db'}"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "ACTION_SERVER_SECRET": SECRET,
+        "CLINIC_VAR_DIR": str(var),
+        "CLINIC_DB_URL": f"sqlite:///{var / 'clinic.db'}",
+    }
     env.pop("ACTION_HOST", None)
     log = open(var / "actions.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "actions.server", "--port", str(port)], cwd=PROJECT_ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "actions.server", "--port", str(port)], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/health", 120, proc)
         yield f"http://127.0.0.1:{port}"

@@ -1,5 +1,6 @@
 """After a handoff the person is told the truth about when staff will reply:
 open now (until when), or closed (when we open, and what to do meanwhile)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,8 +14,8 @@ from rasa.shared.core.domain import Domain
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import staff_hours
-from clinic_bot import escalation
 from actions.handoff import ActionEscalateRedFlag, ActionRequestHuman
+from clinic_bot import escalation
 from tests.actions.conftest import make_tracker
 from tests.data.rendering import values_for
 from tests.fakes import RecordingServer
@@ -66,6 +67,7 @@ async def test_out_of_hours_a_red_flag_hears_when_we_open(db_url, hook, monkeypa
 async def test_no_promise_of_a_reply_when_the_ticket_failed(monkeypatch) -> None:
     monkeypatch.setenv("CLINIC_DB_URL", "sqlite:////proc/cannot/write/here.db")
     from clinic_bot import db
+
     db.get_engine.cache_clear()
     dispatcher = CollectingDispatcher()
     await ActionRequestHuman().run(dispatcher, make_tracker("a person please", "request_human"), {})

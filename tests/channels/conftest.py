@@ -1,6 +1,7 @@
 """Channel contract tests write delivery records (clinic_bot/deliveries.py): into a
 temporary project database, never the working copy's var/clinic.db. Stack tests keep
 the stack's database (the `stack` fixture sets CLINIC_DB_URL)."""
+
 from __future__ import annotations
 
 import pytest

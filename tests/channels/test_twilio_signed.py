@@ -3,6 +3,7 @@
 Serves the channel blueprint on a loopback port and posts form-encoded webhooks
 the way Twilio does, signed with twilio's own RequestValidator.
 """
+
 from __future__ import annotations
 
 import socket
@@ -19,8 +20,7 @@ from twilio.request_validator import RequestValidator
 from channels.twilio_signed import TwilioSignedInput, TwilioSignedOutput
 
 AUTH_TOKEN = "twilio-test-auth-token"
-FORM = {"From": "whatsapp:+447700900123", "Body": "how long do facet injections last?",
-        "MessageSid": "SM0123456789abcdef", "NumMedia": "0"}
+FORM = {"From": "whatsapp:+447700900123", "Body": "how long do facet injections last?", "MessageSid": "SM0123456789abcdef", "NumMedia": "0"}
 
 
 class Served:

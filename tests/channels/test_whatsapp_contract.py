@@ -5,6 +5,7 @@ port (inside the test's event loop), talks to it with real HTTP requests and use
 a RecordingServer as the Graph API. `on_new_message` is a fake that records the
 UserMessage and, where a test needs it, answers through the channel's output.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -71,13 +72,11 @@ def notification(*messages: Dict[str, Any], statuses: Optional[List[Dict[str, An
         value["messages"] = list(messages)
     if statuses:
         value["statuses"] = statuses
-    return {"object": "whatsapp_business_account",
-            "entry": [{"id": "WABA_ID", "changes": [{"value": value, "field": "messages"}]}]}
+    return {"object": "whatsapp_business_account", "entry": [{"id": "WABA_ID", "changes": [{"value": value, "field": "messages"}]}]}
 
 
 def text_msg(body: str, wa_id: str = WA_ID, mid: Optional[str] = None) -> Dict[str, Any]:
-    return {"from": wa_id, "id": mid or f"wamid.{uuid.uuid4().hex}", "timestamp": str(int(time.time())),
-            "type": "text", "text": {"body": body}}
+    return {"from": wa_id, "id": mid or f"wamid.{uuid.uuid4().hex}", "timestamp": str(int(time.time())), "type": "text", "text": {"body": body}}
 
 
 def free_socket() -> socket.socket:
@@ -181,8 +180,16 @@ def db_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def config(graph: RecordingServer) -> WhatsAppConfig:
-    return WhatsAppConfig(app_secret=SECRET, verify_token=VERIFY, access_token=TOKEN, phone_number_id=PNID,
-                          graph_url=graph.url + "/graph", timeout_s=1.0, max_attempts=3, backoff_s=0.01)
+    return WhatsAppConfig(
+        app_secret=SECRET,
+        verify_token=VERIFY,
+        access_token=TOKEN,
+        phone_number_id=PNID,
+        graph_url=graph.url + "/graph",
+        timeout_s=1.0,
+        max_attempts=3,
+        backoff_s=0.01,
+    )
 
 
 @pytest.fixture
@@ -206,11 +213,14 @@ async def test_verification_handshake_returns_challenge(harness: Harness) -> Non
     assert resp.headers["Content-Type"].startswith("text/plain")
 
 
-@pytest.mark.parametrize("params", [
-    {"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "42"},
-    {"hub.mode": "subscribe", "hub.challenge": "42"},
-    {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY, "hub.challenge": "42"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "42"},
+        {"hub.mode": "subscribe", "hub.challenge": "42"},
+        {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY, "hub.challenge": "42"},
+    ],
+)
 async def test_verification_refused(harness: Harness, params: Dict[str, str]) -> None:
     resp = await harness.get(WEBHOOK, params)
     assert resp.status == 403
@@ -224,7 +234,7 @@ async def test_missing_or_bad_signature_is_403(harness: Harness) -> None:
     body = json.dumps(notification(text_msg("hello"))).encode()
     missing = await harness.post(body, signed=False)
     wrong_secret = await harness.post(body, headers={"X-Hub-Signature-256": sign(body, "not-the-secret")})
-    no_prefix = await harness.post(body, headers={"X-Hub-Signature-256": sign(body)[len("sha256="):]})
+    no_prefix = await harness.post(body, headers={"X-Hub-Signature-256": sign(body)[len("sha256=") :]})
     garbage = await harness.post(body, headers={"X-Hub-Signature-256": "sha256=zz"})
     assert [r.status for r in (missing, wrong_secret, no_prefix, garbage)] == [403, 403, 403, 403]
     assert body_of(missing)["error"] == "invalid_signature"
@@ -234,9 +244,11 @@ async def test_missing_or_bad_signature_is_403(harness: Harness) -> None:
 
 async def test_signature_is_computed_over_the_raw_bytes(harness: Harness) -> None:
     # Unusual spacing, key order and a raw UTF-8 character: re-serialising changes the bytes.
-    raw = ('{ "entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"%s"},'
-           '"messages":[{"type":"text","text":{"body":"Caf\u00e9  pain?"},"id":"wamid.RAW1","from":"%s"}]}}]}],'
-           '   "object":"whatsapp_business_account" }' % (PNID, WA_ID)).encode("utf-8")
+    raw = (
+        '{ "entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"%s"},'
+        '"messages":[{"type":"text","text":{"body":"Caf\u00e9  pain?"},"id":"wamid.RAW1","from":"%s"}]}}]}],'
+        '   "object":"whatsapp_business_account" }' % (PNID, WA_ID)
+    ).encode("utf-8")
     reserialised = json.dumps(json.loads(raw)).encode()
     assert raw != reserialised
     refused = await harness.post(raw, headers={"X-Hub-Signature-256": sign(reserialised)})
@@ -255,13 +267,16 @@ async def test_malformed_json_is_400(harness: Harness, raw: bytes) -> None:
     assert "not valid JSON" in body_of(resp)["detail"]
 
 
-@pytest.mark.parametrize("payload", [
-    [],
-    "just a string",
-    {"object": "page", "entry": []},
-    {"object": "whatsapp_business_account"},
-    {"object": "whatsapp_business_account", "entry": {"changes": []}},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [],
+        "just a string",
+        {"object": "page", "entry": []},
+        {"object": "whatsapp_business_account"},
+        {"object": "whatsapp_business_account", "entry": {"changes": []}},
+    ],
+)
 async def test_wrong_shape_is_400(harness: Harness, payload: Any) -> None:
     resp = await harness.post(json.dumps(payload).encode())
     assert resp.status == 400
@@ -274,9 +289,17 @@ async def test_bad_entries_do_not_break_good_ones(harness: Harness) -> None:
     good["entry"] = [
         "not an object",
         {"id": "x", "changes": "not a list"},
-        {"id": "y", "changes": [None, {"field": "messages", "value": "nope"},
-                                {"field": "messages", "value": {"messages": [None, {"type": "text"}, 42,
-                                                                             {"id": "wamid.X", "from": WA_ID, "type": "text", "text": "not a dict"}]}}]},
+        {
+            "id": "y",
+            "changes": [
+                None,
+                {"field": "messages", "value": "nope"},
+                {
+                    "field": "messages",
+                    "value": {"messages": [None, {"type": "text"}, 42, {"id": "wamid.X", "from": WA_ID, "type": "text", "text": "not a dict"}]},
+                },
+            ],
+        },
     ] + good["entry"]
     resp = await harness.post_json(good)
     assert resp.status == 200
@@ -291,11 +314,10 @@ async def test_oversize_body_is_413(harness: Harness) -> None:
 
     async def chunks():  # no Content-Length: the limit is enforced while reading
         for i in range(0, len(big), 64 * 1024):
-            yield big[i:i + 64 * 1024]
+            yield big[i : i + 64 * 1024]
 
     async with aiohttp.ClientSession() as session:
-        async with session.post(harness.url + WEBHOOK, data=chunks(),
-                                headers={"X-Hub-Signature-256": sign(big)}) as chunked:
+        async with session.post(harness.url + WEBHOOK, data=chunks(), headers={"X-Hub-Signature-256": sign(big)}) as chunked:
             assert chunked.status == 413
     await harness.channel.wait_idle()
     assert harness.received == []
@@ -305,8 +327,7 @@ async def test_oversize_body_is_413(harness: Harness) -> None:
 
 
 async def test_status_callbacks_are_ignored(harness: Harness) -> None:
-    payload = notification(statuses=[{"id": "wamid.S1", "status": "delivered", "timestamp": "1700000000",
-                                      "recipient_id": WA_ID}])
+    payload = notification(statuses=[{"id": "wamid.S1", "status": "delivered", "timestamp": "1700000000", "recipient_id": WA_ID}])
     resp = await harness.post_json(payload)
     assert resp.status == 200
     assert harness.received == [] and harness.sent() == []
@@ -327,28 +348,42 @@ async def test_text_message_becomes_a_user_message(harness: Harness) -> None:
 
 
 async def test_interactive_replies_carry_the_payload(harness: Harness) -> None:
-    button = {"from": WA_ID, "id": "wamid.B1", "timestamp": "1", "type": "interactive",
-              "interactive": {"type": "button_reply", "button_reply": {"id": "/request_human", "title": "Talk to a person"}}}
-    row = {"from": WA_ID, "id": "wamid.L1", "timestamp": "2", "type": "interactive",
-           "interactive": {"type": "list_reply", "list_reply": {"id": '/choose_faq{"faq_topic":"should_i_rest"}',
-                                                                "title": "Should I rest?", "description": ""}}}
-    template = {"from": WA_ID, "id": "wamid.Q1", "timestamp": "3", "type": "button",
-                "button": {"payload": "/greet", "text": "Hi"}}
+    button = {
+        "from": WA_ID,
+        "id": "wamid.B1",
+        "timestamp": "1",
+        "type": "interactive",
+        "interactive": {"type": "button_reply", "button_reply": {"id": "/request_human", "title": "Talk to a person"}},
+    }
+    row = {
+        "from": WA_ID,
+        "id": "wamid.L1",
+        "timestamp": "2",
+        "type": "interactive",
+        "interactive": {
+            "type": "list_reply",
+            "list_reply": {"id": '/choose_faq{"faq_topic":"should_i_rest"}', "title": "Should I rest?", "description": ""},
+        },
+    }
+    template = {"from": WA_ID, "id": "wamid.Q1", "timestamp": "3", "type": "button", "button": {"payload": "/greet", "text": "Hi"}}
     resp = await harness.post_json(notification(button, row, template))
     assert resp.status == 200
     assert [m.text for m in harness.received] == ["/request_human", '/choose_faq{"faq_topic":"should_i_rest"}', "/greet"]
 
 
-@pytest.mark.parametrize("kind,section", [
-    ("image", {"id": "media1", "mime_type": "image/jpeg"}),
-    ("audio", {"id": "media2", "mime_type": "audio/ogg", "voice": True}),
-    ("sticker", {"id": "media3", "mime_type": "image/webp"}),
-    ("location", {"latitude": 51.5, "longitude": -0.1}),
-    ("video", {"id": "media4"}),
-    ("document", {"id": "media5", "filename": "scan.pdf"}),
-    ("contacts", [{"name": {"formatted_name": "A"}}]),
-    ("unsupported", {}),
-])
+@pytest.mark.parametrize(
+    "kind,section",
+    [
+        ("image", {"id": "media1", "mime_type": "image/jpeg"}),
+        ("audio", {"id": "media2", "mime_type": "audio/ogg", "voice": True}),
+        ("sticker", {"id": "media3", "mime_type": "image/webp"}),
+        ("location", {"latitude": 51.5, "longitude": -0.1}),
+        ("video", {"id": "media4"}),
+        ("document", {"id": "media5", "filename": "scan.pdf"}),
+        ("contacts", [{"name": {"formatted_name": "A"}}]),
+        ("unsupported", {}),
+    ],
+)
 async def test_unsupported_media_gets_polite_text_reply(harness: Harness, kind: str, section: Any) -> None:
     msg = {"from": WA_ID, "id": f"wamid.{kind}", "timestamp": "1", "type": kind, kind: section}
     resp = await harness.post_json(notification(msg))
@@ -360,15 +395,13 @@ async def test_unsupported_media_gets_polite_text_reply(harness: Harness, kind: 
 
 
 async def test_reactions_are_not_answered(harness: Harness) -> None:
-    msg = {"from": WA_ID, "id": "wamid.R1", "timestamp": "1", "type": "reaction",
-           "reaction": {"message_id": "wamid.OUT", "emoji": "👍"}}
+    msg = {"from": WA_ID, "id": "wamid.R1", "timestamp": "1", "type": "reaction", "reaction": {"message_id": "wamid.OUT", "emoji": "👍"}}
     await harness.post_json(notification(msg))
     assert harness.received == [] and harness.sent() == []
 
 
 async def test_photo_caption_is_read_so_red_flags_are_not_missed(harness: Harness) -> None:
-    msg = {"from": WA_ID, "id": "wamid.C1", "timestamp": "1", "type": "image",
-           "image": {"id": "media", "caption": "my legs are numb"}}
+    msg = {"from": WA_ID, "id": "wamid.C1", "timestamp": "1", "type": "image", "image": {"id": "media", "caption": "my legs are numb"}}
     await harness.post_json(notification(msg))
     assert [m.text for m in harness.received] == ["my legs are numb"]
     assert "only read the text" in texts(harness.sent())[0]
@@ -427,8 +460,13 @@ async def test_text_reply_shape(harness: Harness) -> None:
     [req] = harness.graph.matching(MESSAGES_PATH)
     assert req.method == "POST"
     assert req.headers["Authorization"] == f"Bearer {TOKEN}"
-    assert req.json() == {"messaging_product": "whatsapp", "recipient_type": "individual", "to": WA_ID,
-                          "type": "text", "text": {"preview_url": False, "body": "echo: hello"}}
+    assert req.json() == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": WA_ID,
+        "type": "text",
+        "text": {"preview_url": False, "body": "echo: hello"},
+    }
 
 
 async def test_three_buttons_become_reply_buttons(config: WhatsAppConfig, graph: RecordingServer) -> None:
@@ -504,16 +542,21 @@ async def test_red_flag_urgency_is_marked_in_the_text(config: WhatsAppConfig, gr
     """The urgency comes from the response's `metadata` (domain/safety.yml), as BotUttered.message() passes it."""
     out = WhatsAppOutput(config)
     emergency = "Please call 999 now or go to A&E."
-    await out.send_response(WA_ID, {"text": emergency, "metadata": {"urgency": "emergency"}, "utter_action": "utter_red_flag_safety",
-                                    "custom": None, "buttons": None})
+    await out.send_response(
+        WA_ID, {"text": emergency, "metadata": {"urgency": "emergency"}, "utter_action": "utter_red_flag_safety", "custom": None, "buttons": None}
+    )
     await out.send_response(WA_ID, {"text": "Contact NHS 111 today.", "metadata": {"urgency": "urgent"}})
     await out.send_response(WA_ID, {"text": "Talk to Samaritans on 116 123.", "metadata": {"urgency": "crisis"}})
     await out.send_response(WA_ID, {"text": "Facet joints are small joints.", "metadata": {"topic": "what_are_facet_joints"}})
     await out.send_response(WA_ID, {"text": "Old marker.", "custom": {"urgency": "emergency"}})  # not read from custom, never dumped
     await out.send_response(WA_ID, {"custom": {"text": "Call 999."}, "metadata": {"urgency": "emergency"}})
     assert texts([r.json() for r in graph.matching(MESSAGES_PATH)]) == [
-        URGENT_MARKER + emergency, URGENT_MARKER + "Contact NHS 111 today.", "Talk to Samaritans on 116 123.",
-        "Facet joints are small joints.", "Old marker.", URGENT_MARKER + "Call 999.",
+        URGENT_MARKER + emergency,
+        URGENT_MARKER + "Contact NHS 111 today.",
+        "Talk to Samaritans on 116 123.",
+        "Facet joints are small joints.",
+        "Old marker.",
+        URGENT_MARKER + "Call 999.",
     ]
 
 
@@ -521,16 +564,18 @@ async def test_red_flag_urgency_is_marked_in_the_text(config: WhatsAppConfig, gr
 
 
 async def test_graph_500_then_success_is_retried(config: WhatsAppConfig, graph: RecordingServer) -> None:
-    graph.script(MESSAGES_PATH, (500, {"error": {"message": "temporary", "code": 2}}, 0.0),
-                 (429, {"error": {"message": "slow down", "code": 130429}}, 0.0))
+    graph.script(
+        MESSAGES_PATH, (500, {"error": {"message": "temporary", "code": 2}}, 0.0), (429, {"error": {"message": "slow down", "code": 130429}}, 0.0)
+    )
     ok = await GraphClient(config).send(WA_ID, {"type": "text", "text": {"body": "hi"}})
     assert ok is True
     reqs = graph.matching(MESSAGES_PATH)
     assert len(reqs) == 3 and len({r.body for r in reqs}) == 1  # the same message, retried
 
 
-async def test_graph_client_error_is_not_retried_and_number_is_masked(config: WhatsAppConfig, graph: RecordingServer,
-                                                                      caplog: pytest.LogCaptureFixture) -> None:
+async def test_graph_client_error_is_not_retried_and_number_is_masked(
+    config: WhatsAppConfig, graph: RecordingServer, caplog: pytest.LogCaptureFixture
+) -> None:
     graph.script(MESSAGES_PATH, default=(400, {"error": {"message": f"Recipient {WA_ID} not in allowed list", "code": 131030}}, 0.0))
     with caplog.at_level(logging.DEBUG):
         await WhatsAppOutput(config).send_text_message(WA_ID, "hi")
@@ -570,9 +615,9 @@ async def test_webhook_answers_quickly_while_reply_is_slow(harness: Harness) -> 
 # --------------------------------------------------------------------------- configuration
 
 
-async def test_not_configured_answers_503_and_does_not_crash(graph: RecordingServer, db_url: str,
-                                                             caplog: pytest.LogCaptureFixture,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_not_configured_answers_503_and_does_not_crash(
+    graph: RecordingServer, db_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for var in ("WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(WhatsAppInput, "_warned_not_configured", False)
@@ -593,12 +638,24 @@ async def test_not_configured_answers_503_and_does_not_crash(graph: RecordingSer
 
 
 def test_config_secrets_from_env_and_non_secrets_from_credentials(caplog: pytest.LogCaptureFixture) -> None:
-    env = {"WHATSAPP_APP_SECRET": "env-secret", "WHATSAPP_VERIFY_TOKEN": "env-verify",
-           "WHATSAPP_ACCESS_TOKEN": "env-token", "WHATSAPP_PHONE_NUMBER_ID": "111"}
+    env = {
+        "WHATSAPP_APP_SECRET": "env-secret",
+        "WHATSAPP_VERIFY_TOKEN": "env-verify",
+        "WHATSAPP_ACCESS_TOKEN": "env-token",
+        "WHATSAPP_PHONE_NUMBER_ID": "111",
+    }
     assert WhatsAppConfig.load(None, env).graph_url == "https://graph.facebook.com/v25.0"
     with caplog.at_level(logging.WARNING):
-        cfg = WhatsAppConfig.load({"graph_url": "https://graph.example/v20.0", "phone_number_id": 222,
-                                   "app_secret": "from-file", "timeout_s": "2.5", "max_attempts": "bogus"}, env)
+        cfg = WhatsAppConfig.load(
+            {
+                "graph_url": "https://graph.example/v20.0",
+                "phone_number_id": 222,
+                "app_secret": "from-file",
+                "timeout_s": "2.5",
+                "max_attempts": "bogus",
+            },
+            env,
+        )
     assert cfg.app_secret == "env-secret"  # a secret in credentials.yml is ignored
     assert cfg.graph_url == "https://graph.example/v20.0" and cfg.phone_number_id == "222"
     assert cfg.timeout_s == 2.5 and cfg.max_attempts == 3
@@ -625,8 +682,11 @@ def real_wamid(wa_id: str = WA_ID) -> str:
 async def test_phone_numbers_never_logged_in_full(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
     harness.reply = echo
     harness.fail_on = {"boom"}
-    harness.graph.script(MESSAGES_PATH, (500, {"error": {"message": f"Invalid recipient {WA_ID}"}}, 0.0),
-                         (400, {"error": {"message": f"Bad parameter for +{WA_ID}", "code": 100}}, 0.0))
+    harness.graph.script(
+        MESSAGES_PATH,
+        (500, {"error": {"message": f"Invalid recipient {WA_ID}"}}, 0.0),
+        (400, {"error": {"message": f"Bad parameter for +{WA_ID}", "code": 100}}, 0.0),
+    )
     image = {"from": WA_ID, "id": real_wamid(), "timestamp": "1", "type": "image", "image": {"id": "m"}}
     same = real_wamid()
     with caplog.at_level(logging.DEBUG, logger="channels.whatsapp"):
@@ -637,4 +697,4 @@ async def test_phone_numbers_never_logged_in_full(harness: Harness, caplog: pyte
     assert WA_ID not in caplog.text
     assert "wamid." not in caplog.text  # message ids encode the number: logged only as a hash
     assert mask_phone(WA_ID) in caplog.text
-    assert WA_ID.encode() in base64.b64decode(same[len("wamid."):])  # the fixture really carries the number
+    assert WA_ID.encode() in base64.b64decode(same[len("wamid.") :])  # the fixture really carries the number

@@ -4,6 +4,7 @@ Probe: a staff reply whose Graph API send failed left no trace but a log line; a
 `failed` delivery status (outside the 24-hour window) was not even logged; the
 default Graph API version was v19.0, past Meta's end of support.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,13 @@ from tests.channels.test_whatsapp_contract import (  # noqa: F401  (fixtures)
     notification,
 )
 
-WINDOW_CLOSED = {"error": {"message": "Re-engagement message", "code": 131047,
-                           "error_data": {"details": "Message failed to send because more than 24 hours have passed"}}}
+WINDOW_CLOSED = {
+    "error": {
+        "message": "Re-engagement message",
+        "code": 131047,
+        "error_data": {"details": "Message failed to send because more than 24 hours have passed"},
+    }
+}
 STAFF_TEXT = "Hello, this is Sam from the clinic, please call us on 01632 960123"
 
 
@@ -51,17 +57,19 @@ async def test_an_assistant_message_that_never_got_through_is_recorded(config, g
     assert not failure.staff_reply and failure.error_code == "2"
 
 
-async def test_failed_status_webhook_is_logged_and_pinned_on_the_staff_reply(harness: Harness, db_url,
-                                                                             caplog: pytest.LogCaptureFixture) -> None:
-    harness.graph.script(MESSAGES_PATH, default=(200, {"messaging_product": "whatsapp",
-                                                       "messages": [{"id": "wamid.STAFF1"}]}, 0.0))
+async def test_failed_status_webhook_is_logged_and_pinned_on_the_staff_reply(harness: Harness, db_url, caplog: pytest.LogCaptureFixture) -> None:
+    harness.graph.script(MESSAGES_PATH, default=(200, {"messaging_product": "whatsapp", "messages": [{"id": "wamid.STAFF1"}]}, 0.0))
     out = harness.channel.get_output_channel()
     await out.send_response(WA_ID, {"text": STAFF_TEXT, "staff_reply": True, "staff": "Sam"})
     log = DeliveryLog(make_engine(db_url))
     assert log.failures(WA_ID) == []  # accepted by the API: nothing failed yet
-    failed = {"id": "wamid.STAFF1", "status": "failed", "timestamp": "1700000000", "recipient_id": WA_ID,
-              "errors": [{"code": 131047, "title": "Re-engagement message",
-                          "error_data": {"details": "more than 24 hours have passed"}}]}
+    failed = {
+        "id": "wamid.STAFF1",
+        "status": "failed",
+        "timestamp": "1700000000",
+        "recipient_id": WA_ID,
+        "errors": [{"code": 131047, "title": "Re-engagement message", "error_data": {"details": "more than 24 hours have passed"}}],
+    }
     other = {**failed, "id": "wamid.BOT9", "errors": [{"code": 131026, "title": "Message undeliverable"}]}
     delivered = {"id": "wamid.STAFF2", "status": "delivered", "timestamp": "1700000001", "recipient_id": WA_ID}
     with caplog.at_level(logging.WARNING, logger="channels.whatsapp"):
@@ -91,8 +99,9 @@ def test_the_default_graph_api_version_is_supported_and_configurable() -> None:
 
 
 def test_status_failures_carry_no_message_text() -> None:
-    parsed = parse_failed_status({"id": "wamid.X", "status": "failed", "recipient_id": WA_ID,
-                                  "errors": [{"code": 131000, "title": f"Something went wrong for {WA_ID}"}]})
+    parsed = parse_failed_status(
+        {"id": "wamid.X", "status": "failed", "recipient_id": WA_ID, "errors": [{"code": 131000, "title": f"Something went wrong for {WA_ID}"}]}
+    )
     assert parsed.error_code == "131000" and WA_ID not in parsed.reason
     assert parse_failed_status({"id": "wamid.X", "status": "read", "recipient_id": WA_ID}) is None
     assert parse_failed_status({"status": "failed"}) is None

@@ -2,6 +2,7 @@
 model, action server), replies captured by the RecordingServer standing in for
 the Graph API (WHATSAPP_GRAPH_URL set by the `stack` fixture).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,25 +39,28 @@ def new_wa_id() -> str:
 
 
 def text_message(wa_id: str, body: str, mid: str = "") -> Dict[str, Any]:
-    return {"from": wa_id, "id": mid or f"wamid.{uuid.uuid4().hex}", "timestamp": str(int(time.time())),
-            "type": "text", "text": {"body": body}}
+    return {"from": wa_id, "id": mid or f"wamid.{uuid.uuid4().hex}", "timestamp": str(int(time.time())), "type": "text", "text": {"body": body}}
 
 
 def notification(wa_id: str, message: Dict[str, Any]) -> Dict[str, Any]:
     return {
         "object": "whatsapp_business_account",
-        "entry": [{
-            "id": "102290129340398",
-            "changes": [{
-                "field": "messages",
-                "value": {
-                    "messaging_product": "whatsapp",
-                    "metadata": {"display_phone_number": "15550783881", "phone_number_id": PNID},
-                    "contacts": [{"profile": {"name": "Test Patient"}, "wa_id": wa_id}],
-                    "messages": [message],
-                },
-            }],
-        }],
+        "entry": [
+            {
+                "id": "102290129340398",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PNID},
+                            "contacts": [{"profile": {"name": "Test Patient"}, "wa_id": wa_id}],
+                            "messages": [message],
+                        },
+                    }
+                ],
+            }
+        ],
     }
 
 
@@ -64,7 +68,9 @@ def post_webhook(stack: Stack, payload: Dict[str, Any]) -> int:
     body = json.dumps(payload).encode()
     signature = "sha256=" + hmac.new(TEST_SECRETS["WHATSAPP_APP_SECRET"].encode(), body, hashlib.sha256).hexdigest()
     req = urllib.request.Request(
-        f"{stack.rasa_url}/webhooks/whatsapp/webhook", data=body, method="POST",
+        f"{stack.rasa_url}/webhooks/whatsapp/webhook",
+        data=body,
+        method="POST",
         headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
     )
     try:
@@ -123,8 +129,13 @@ def test_faq_answer_comes_with_reply_buttons_for_more_and_a_person(stack: Stack,
     buttons = [b["reply"] for b in answer["interactive"]["action"]["buttons"]]
     assert [b["title"] for b in buttons] == ["Tell me more", "Talk to a person"]
     assert buttons[0]["id"] == '/more_info{"faq_topic":"should_i_rest"}' and buttons[1]["id"] == "/request_human"
-    tap = {"from": wa_id, "id": f"wamid.{uuid.uuid4().hex}", "timestamp": str(int(time.time())), "type": "interactive",
-           "interactive": {"type": "button_reply", "button_reply": {"id": buttons[0]["id"], "title": "Tell me more"}}}
+    tap = {
+        "from": wa_id,
+        "id": f"wamid.{uuid.uuid4().hex}",
+        "timestamp": str(int(time.time())),
+        "type": "interactive",
+        "interactive": {"type": "button_reply", "button_reply": {"id": buttons[0]["id"], "title": "Tell me more"}},
+    }
     assert post_webhook(stack, notification(wa_id, tap)) == 200
     with FAQ_FILE.open(encoding="utf-8") as fh:
         more = yaml.safe_load(fh)["responses"]["utter_faq/should_i_rest"][0]["metadata"]["more"]
@@ -133,9 +144,13 @@ def test_faq_answer_comes_with_reply_buttons_for_more_and_a_person(stack: Stack,
 
 def test_button_reply_payload_reaches_the_dialogue(stack: Stack, recorder: RecordingServer) -> None:
     wa_id = new_wa_id()
-    tap = {"from": wa_id, "id": f"wamid.{uuid.uuid4().hex}", "timestamp": str(int(time.time())), "type": "interactive",
-           "interactive": {"type": "button_reply",
-                           "button_reply": {"id": '/choose_faq{"faq_topic":"should_i_rest"}', "title": "Should I rest?"}}}
+    tap = {
+        "from": wa_id,
+        "id": f"wamid.{uuid.uuid4().hex}",
+        "timestamp": str(int(time.time())),
+        "type": "interactive",
+        "interactive": {"type": "button_reply", "button_reply": {"id": '/choose_faq{"faq_topic":"should_i_rest"}', "title": "Should I rest?"}},
+    }
     assert post_webhook(stack, notification(wa_id, tap)) == 200
     opening = faq_text("should_i_rest")[:50]
     wait_reply(recorder, wa_id, lambda t: t.startswith(opening))
@@ -190,21 +205,27 @@ def test_staff_reply_via_http_api_reaches_whatsapp(stack: Stack, recorder: Recor
     assert post_webhook(stack, notification(wa_id, text_message(wa_id, "what are facet joints?"))) == 200
     wait_reply(recorder, wa_id, lambda t: bool(t))
     staff_text = f"Hello, this is Sam from the clinic ({uuid.uuid4().hex[:6]})."
-    rasa_api(stack, "POST",
-             f"/conversations/{wa_id}/tracker/events?include_events=NONE&output_channel=latest&execute_side_effects=true",
-             [{"event": "bot", "text": staff_text, "metadata": {"staff_reply": True}}])
+    rasa_api(
+        stack,
+        "POST",
+        f"/conversations/{wa_id}/tracker/events?include_events=NONE&output_channel=latest&execute_side_effects=true",
+        [{"event": "bot", "text": staff_text, "metadata": {"staff_reply": True}}],
+    )
     wait_reply(recorder, wa_id, lambda t: t == staff_text, timeout_s=30)
 
 
 def test_unsigned_webhook_is_refused_by_the_real_server(stack: Stack) -> None:
     wa_id = new_wa_id()
     body = json.dumps(notification(wa_id, text_message(wa_id, "hello"))).encode()
-    req = urllib.request.Request(f"{stack.rasa_url}/webhooks/whatsapp/webhook", data=body, method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{stack.rasa_url}/webhooks/whatsapp/webhook", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=30)
     assert err.value.code == 403
     verify = urllib.request.urlopen(
         f"{stack.rasa_url}/webhooks/whatsapp/webhook?hub.mode=subscribe&hub.challenge=abc123"
-        f"&hub.verify_token={TEST_SECRETS['WHATSAPP_VERIFY_TOKEN']}", timeout=30)
+        f"&hub.verify_token={TEST_SECRETS['WHATSAPP_VERIFY_TOKEN']}",
+        timeout=30,
+    )
     assert verify.status == 200 and verify.read() == b"abc123"

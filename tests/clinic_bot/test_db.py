@@ -1,5 +1,6 @@
 """The project's database engine (clinic_bot/db.py): SQLite files in WAL mode with a
 busy timeout, so the staff console reading never blocks a patient's turn writing."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

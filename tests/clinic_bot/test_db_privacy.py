@@ -3,6 +3,7 @@
 Probe: secure deletion was on only because this SQLite build compiles it in;
 databases were created world-readable (0644).
 """
+
 from __future__ import annotations
 
 import os

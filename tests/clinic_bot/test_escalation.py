@@ -1,4 +1,5 @@
 """One escalation, whichever path writes it (the action or the console's reconciler)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -23,7 +24,10 @@ def test_a_category_the_table_does_not_know_is_unspecified() -> None:
     forged = Escalation("c", RED_FLAG, "m", "rest", "hi", category="<img src=x>")
     assert forged.ticket_category == "unspecified" and forged.urgency == "urgent"
     assert Escalation("c", RED_FLAG, "m", "rest", "hi", category="cauda_equina").urgency == "emergency"
-    assert (Escalation("c", REQUEST_HUMAN, "m", "rest", "hi").ticket_category, Escalation("c", SAFETY_CHECK, "m", "rest", "").urgency) == ("request_human", "routine")
+    assert (Escalation("c", REQUEST_HUMAN, "m", "rest", "hi").ticket_category, Escalation("c", SAFETY_CHECK, "m", "rest", "").urgency) == (
+        "request_human",
+        "routine",
+    )
 
 
 def test_the_action_and_the_reconciler_write_one_ticket_for_one_turn(tmp_path) -> None:

@@ -5,6 +5,7 @@ Probe: var/logs/rasa.log held a patient's message and sender id from a failed tu
 (Rasa's structured error record plus its traceback's local variables), was never
 rotated or deleted, and logs, databases and secrets were world-readable.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,8 +55,14 @@ def _mode(path: Path) -> int:
 
 
 def test_rasas_own_process_logs_no_patient_text(tmp_path):
-    done = subprocess.run([sys.executable, "-c", RASA_FAILED_TURN], capture_output=True, text=True, timeout=300,
-                          cwd=PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    done = subprocess.run(
+        [sys.executable, "-c", RASA_FAILED_TURN],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
     out = done.stdout + done.stderr
     assert "rest.message.received.failure" in out and "Circuit breaker" in out and "access: POST" in out, out[-2000:]
     assert PATIENT_TEXT not in out
@@ -66,9 +73,11 @@ def test_rasas_own_process_logs_no_patient_text(tmp_path):
 
 def test_the_launcher_writes_service_output_redacted_and_owner_only(tmp_path):
     stack = Stack(var_dir=tmp_path / "var", with_console=False, with_widget=False, with_actions=False)
-    talk = (f"import json; print('handling user message \\'{PATIENT_TEXT}\\' from sender \\'{PHONE}\\'');"
-            f"print(json.dumps({{'event': 'x', 'text': '{PATIENT_TEXT}', 'sender_id': '{PHONE}'}}));"
-            f"open({str(tmp_path / 'made-by-child.txt')!r}, 'w').close()")
+    talk = (
+        f"import json; print('handling user message \\'{PATIENT_TEXT}\\' from sender \\'{PHONE}\\'');"
+        f"print(json.dumps({{'event': 'x', 'text': '{PATIENT_TEXT}', 'sender_id': '{PHONE}'}}));"
+        f"open({str(tmp_path / 'made-by-child.txt')!r}, 'w').close()"
+    )
     svc = Service("fake service", [sys.executable, "-c", talk], "", "")
     stack.services = [svc]
     stack._spawn(svc, {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
@@ -123,8 +132,10 @@ def test_log_files_rotate_by_size_and_day_and_copies_expire(tmp_path):
 
 
 def test_redaction_rules():
-    line = (f"POST /conversations/{PHONE}/tracker/events?token=abc123def call me on 07700 900123 "
-            "[SQL: INSERT INTO t VALUES (?)] [parameters: ('I wet myself',)]")
+    line = (
+        f"POST /conversations/{PHONE}/tracker/events?token=abc123def call me on 07700 900123 "
+        "[SQL: INSERT INTO t VALUES (?)] [parameters: ('I wet myself',)]"
+    )
     out = redact_line(line)
     assert PHONE not in out and "abc123def" not in out and "900123" not in out and "wet myself" not in out
     assert "2026-12-01 13:47:13,171" in redact_line("2026-12-01 13:47:13,171 INFO started")  # dates stay

@@ -1,4 +1,5 @@
 """The guard every channel's message passes before NLU (clinic_bot/message_guard.py)."""
+
 from __future__ import annotations
 
 from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
@@ -7,10 +8,15 @@ from clinic_bot import message_guard as g
 from clinic_bot.rate_limit import Rate, RateLimiter
 
 LIMITS = g.Limits(max_chars=100, max_metadata_bytes=64)
-OFFER = BotUttered("Did you mean one of these?", data={"buttons": [
-    {"title": "Should I rest?", "payload": '/choose_faq{"faq_topic":"should_i_rest"}'},
-    {"title": "Talk to a person", "payload": "/request_human"},
-]})
+OFFER = BotUttered(
+    "Did you mean one of these?",
+    data={
+        "buttons": [
+            {"title": "Should I rest?", "payload": '/choose_faq{"faq_topic":"should_i_rest"}'},
+            {"title": "Talk to a person", "payload": "/request_human"},
+        ]
+    },
+)
 
 
 def test_short_message_and_small_metadata_pass_unchanged() -> None:

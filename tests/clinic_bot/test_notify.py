@@ -1,6 +1,7 @@
 """The staff webhook (clinic_bot/notify.py) against a recording server on loopback:
 which failures are retried and how often, the signature staff can verify, and the
 outcome written to the ticket."""
+
 from __future__ import annotations
 
 import hashlib
@@ -103,8 +104,9 @@ def store(tmp_path) -> TicketStore:
 
 
 def new_ticket(store: TicketStore):
-    ticket, _ = store.create(dedupe_key="c1:red_flag:m1", conversation_id="c1", channel="rest",
-                             category="cauda_equina", urgency="emergency", trigger_message="I can't pee")
+    ticket, _ = store.create(
+        dedupe_key="c1:red_flag:m1", conversation_id="c1", channel="rest", category="cauda_equina", urgency="emergency", trigger_message="I can't pee"
+    )
     return ticket
 
 

@@ -1,6 +1,7 @@
 """Plain Rasa works from the project folder (issue 13.8): what endpoints.yml reads comes
 from var/rasa.env (`make rasa-env`), the domain is the `domain/` folder, and the
 config's spaCy pipeline is the one `make spacy` builds."""
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,11 @@ def test_rasa_env_sets_every_variable_the_endpoints_read(tmp_path, monkeypatch) 
     env = read_env_file(Stack(var_dir=tmp_path / "var").write_rasa_env())
     for name in ("endpoints.yml", "endpoints.production.yml"):
         wanted = set(re.findall(r"\$\{(\w+)\}", (PROJECT_ROOT / name).read_text()))
-        missing = wanted - set(env) - {"POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD"}  # the deployment sets these
+        missing = (
+            wanted
+            - set(env)
+            - {"POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD"}
+        )  # the deployment sets these
         assert not missing, f"{name} reads {missing}, which var/rasa.env does not set"
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -1,6 +1,7 @@
 """The clinic profile (clinic_bot/profile.py): the shipped file is valid, a broken
 one is refused with a message that says what to fix, and the locale decides every
 safety number the dialogue gives."""
+
 from __future__ import annotations
 
 import copy

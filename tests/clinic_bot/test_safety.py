@@ -1,4 +1,5 @@
 """The one red-flag table and the three-way safety decision (clinic_bot/safety.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """`sha256=` body signatures (clinic_bot/signatures.py): what Meta sends and the staff webhook carries."""
+
 from __future__ import annotations
 
 import hashlib
@@ -31,4 +32,4 @@ def test_verify_refuses_other_bytes_another_secret_or_no_secret() -> None:
     assert not verify(BODY + b" ", "s3cret", signature)
     assert not verify(BODY, "other", signature)
     assert not verify(BODY, "", sign(BODY, ""))
-    assert not verify(BODY, "s3cret", signature[len("sha256="):])  # the prefix is part of it
+    assert not verify(BODY, "s3cret", signature[len("sha256=") :])  # the prefix is part of it

@@ -1,4 +1,5 @@
 """Repeated red flags in one conversation join its open ticket (issue 11.6)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -14,8 +15,15 @@ def store(tmp_path) -> TicketStore:
 
 
 def flag(s: TicketStore, marker: str, category: str = "cauda_equina", urgency: str = "emergency", conv: str = "c1"):
-    return s.create(dedupe_key=f"{conv}:red_flag:{marker}", conversation_id=conv, channel="rest", category=category,
-                    urgency=urgency, trigger_message=f"message {marker}", join_open_kind="red_flag")
+    return s.create(
+        dedupe_key=f"{conv}:red_flag:{marker}",
+        conversation_id=conv,
+        channel="rest",
+        category=category,
+        urgency=urgency,
+        trigger_message=f"message {marker}",
+        join_open_kind="red_flag",
+    )
 
 
 def test_identical_red_flags_open_one_ticket(tmp_path) -> None:

@@ -1,4 +1,5 @@
 """Widget session ids, allowed origins, REST access rules, the HTTP API's JWT."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -50,8 +51,9 @@ def test_rest_token_and_off_modes() -> None:
     assert rest.access_refusal(request(), "off", "").status == 404
 
 
-@pytest.mark.parametrize("sender", ["447700900123", "+44 7700 900123", "whatsapp:+15551234567",
-                                    "0123456789abcdef0123456789abcdef", session_ids.issue(SECRET)])
+@pytest.mark.parametrize(
+    "sender", ["447700900123", "+44 7700 900123", "whatsapp:+15551234567", "0123456789abcdef0123456789abcdef", session_ids.issue(SECRET)]
+)
 def test_rest_refuses_other_channels_sender_ids(sender: str) -> None:
     assert rest.OTHER_CHANNEL_SENDER.search(sender)
 

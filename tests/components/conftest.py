@@ -1,6 +1,7 @@
 """Fixtures for unit tests of the graph components, the way Rasa's own tests build
 them: a `LocalModelStorage` in a temporary folder and an `ExecutionContext`, plus
 the project's domain (domain/). Helpers to create components: graph_helpers.py."""
+
 from __future__ import annotations
 
 from pathlib import Path

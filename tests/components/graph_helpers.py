@@ -1,4 +1,5 @@
 """Building graph components for unit tests the way Rasa's graph does."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,6 +30,4 @@ def create_component(
     execution_context: ExecutionContext,
 ) -> Any:
     """`component.create` with its defaults overlaid by `config`, as Rasa's graph does."""
-    return component.create(
-        {**component.get_default_config(), **config}, model_storage, Resource(component.__name__), execution_context
-    )
+    return component.create({**component.get_default_config(), **config}, model_storage, Resource(component.__name__), execution_context)

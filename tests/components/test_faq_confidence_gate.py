@@ -1,6 +1,7 @@
 """FaqConfidenceGate (components/faq_confidence_gate.py) on real `Message`s: an
 unsure FAQ topic becomes `nlu_fallback` with the reason and the original intent
 kept; a sure topic, or any other intent, passes untouched."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
@@ -22,7 +23,7 @@ def parsed(intent: str, topic_confidences: Optional[List[float]], intent_confide
     data: Dict[str, Any] = {TEXT: "is walking good for my back?", INTENT: {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: intent_confidence}}
     message = Message(data=data)
     if topic_confidences is not None:
-        ranking = [{"intent_response_key": t, PREDICTED_CONFIDENCE_KEY: c} for t, c in zip(TOPICS, topic_confidences)]
+        ranking = [{"intent_response_key": t, PREDICTED_CONFIDENCE_KEY: c} for t, c in zip(TOPICS, topic_confidences, strict=False)]
         message.set("response_selector", {"faq": {"ranking": ranking, "response": {"intent_response_key": TOPICS[0]}}}, add_to_output=True)
     return message
 

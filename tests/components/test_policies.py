@@ -2,6 +2,7 @@
 RedFlagPolicy (components/red_flag_policy.py) runs the safety turn whatever the
 state, HandoffPolicy (components/handoff_policy.py) keeps the bot quiet while
 staff have the conversation, and Rasa's ensemble lets the safety path through."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
@@ -154,9 +155,7 @@ def test_in_handoff_the_bot_only_listens(handoff_policy, domain, intent) -> None
     assert run_turn(handoff_policy, domain, in_handoff(intent), handoff=True) == [ACTION_LISTEN_NAME]
 
 
-@pytest.mark.parametrize(
-    "intent", [names.INTENT_RED_FLAG, names.INTENT_RED_FLAG_CHECK, names.INTENT_CHECK_YES, USER_INTENT_RESTART]
-)
+@pytest.mark.parametrize("intent", [names.INTENT_RED_FLAG, names.INTENT_RED_FLAG_CHECK, names.INTENT_CHECK_YES, USER_INTENT_RESTART])
 def test_the_safety_path_and_restart_pass_through_handoff(handoff_policy, domain, intent) -> None:
     assert run_turn(handoff_policy, domain, in_handoff(intent), handoff=True) == []
 

@@ -1,4 +1,5 @@
 """Finding the question in a long message (components/question_focus.py)."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,8 +15,10 @@ def test_one_sentence_has_no_focus() -> None:
 @pytest.mark.parametrize(
     "text,expected",
     [
-        ("I'm 54 and work in a warehouse. My GP said it's the facet joints. How long do injections last? Thanks in advance.",
-         "How long do injections last?"),
+        (
+            "I'm 54 and work in a warehouse. My GP said it's the facet joints. How long do injections last? Thanks in advance.",
+            "How long do injections last?",
+        ),
         ("hurt my back lifting boxes last week. physio says facets\nshould i rest or keep moving", "should i rest or keep moving"),
         ("Is it arthritis? My mum had arthritis. She is 80 now.", "Is it arthritis?"),
         ("Long story. Back has ached for years. Nothing helps much.", "Nothing helps much."),

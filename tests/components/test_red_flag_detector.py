@@ -1,10 +1,11 @@
 """Rule-based red-flag layer: the detector on the dev set, focused context
 tests, and the Rasa graph component on real `Message` objects."""
+
 from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import pytest
 import yaml
@@ -295,7 +296,19 @@ SUPPRESSED = [
 
 
 # a carer or relative reporting someone else's sign happening now: a red flag about them
-CARERS = ['my husband is having trouble peeing', 'My son says his legs keep giving way', 'asking for my aunt - her chest feels tight', 'a friend of mine has been seeing double', 'Maria keeps dropping things and says her neck hurts', 'Sam says their legs keep giving way', 'Chris has had a fever and back pain since the weekend', "asking for Tom: he can't pee", "my flatmate said they can't feel their feet", "my teenage son's legs keep buckling", 'my little girl fell off the trampoline']
+CARERS = [
+    "my husband is having trouble peeing",
+    "My son says his legs keep giving way",
+    "asking for my aunt - her chest feels tight",
+    "a friend of mine has been seeing double",
+    "Maria keeps dropping things and says her neck hurts",
+    "Sam says their legs keep giving way",
+    "Chris has had a fever and back pain since the weekend",
+    "asking for Tom: he can't pee",
+    "my flatmate said they can't feel their feet",
+    "my teenage son's legs keep buckling",
+    "my little girl fell off the trampoline",
+]
 
 
 @pytest.mark.parametrize("text", CARERS)
@@ -569,14 +582,18 @@ def test_component_downgrades_ml_red_flag_when_rules_only_saw_suppressed_mention
 
 
 def test_component_escalates_a_confident_ml_red_flag_when_rules_saw_nothing(component, spacy_nlp_component, spacy_model) -> None:
-    message = parsed_message("something is very wrong with me", "report_red_flag", {"report_red_flag": 0.9, "faq": 0.1}, spacy_nlp_component, spacy_model)
+    message = parsed_message(
+        "something is very wrong with me", "report_red_flag", {"report_red_flag": 0.9, "faq": 0.1}, spacy_nlp_component, spacy_model
+    )
     component.process([message])
     assert message.get("intent") == {"name": "report_red_flag", "confidence": 0.9}
     assert [e["value"] for e in red_flag_entities(message)] == ["unspecified"]
     assert message.get("safety_decision")["action"] == "escalate"
 
 
-@pytest.mark.parametrize("text", ["something is very wrong with me", "my bladder has been a bit odd", "I haven't fallen but my bladder has been a bit odd"])
+@pytest.mark.parametrize(
+    "text", ["something is very wrong with me", "my bladder has been a bit odd", "I haven't fallen but my bladder has been a bit odd"]
+)
 def test_component_asks_the_safety_check_when_only_an_unsure_ml_layer_leans_red_flag(component, spacy_nlp_component, spacy_model, text: str) -> None:
     """Weak evidence (the ML layer alone and unsure) gets one safety question, not an escalation."""
     message = parsed_message(text, "report_red_flag", {"report_red_flag": 0.6, "faq": 0.4}, spacy_nlp_component, spacy_model)
@@ -597,7 +614,9 @@ def test_component_never_only_checks_crisis_wording(component, spacy_nlp_compone
 
 
 def test_component_marks_a_carers_report(component, spacy_nlp_component, spacy_model) -> None:
-    message = parsed_message("my dad is 84 and since this morning his legs keep giving way", "faq", {"faq": 0.9, "greet": 0.1}, spacy_nlp_component, spacy_model)
+    message = parsed_message(
+        "my dad is 84 and since this morning his legs keep giving way", "faq", {"faq": 0.9, "greet": 0.1}, spacy_nlp_component, spacy_model
+    )
     component.process([message])
     values = {e["entity"]: e["value"] for e in message.get("entities")}
     assert values == {"red_flag": "progressive_neuro_deficit", "red_flag_urgency": "emergency", "red_flag_about": "other"}
@@ -622,8 +641,8 @@ def test_component_works_without_a_spacy_doc(component) -> None:
 
 
 def test_component_config_options(tmp_path: Path) -> None:
-    from components.red_flags.component import RedFlagEntityDetector
     from components.red_flags import DEFAULT_PATTERNS_FILE
+    from components.red_flags.component import RedFlagEntityDetector
 
     custom = tmp_path / "patterns.yml"
     custom.write_text(DEFAULT_PATTERNS_FILE.read_text(encoding="utf-8"), encoding="utf-8")

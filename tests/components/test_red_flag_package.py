@@ -1,6 +1,7 @@
 """The red-flag package's parts on their own (components/red_flags/): the knowledge
 file fails loudly when broken, normalisation gives the forms the patterns are
 written against, and sentences are cut into the clauses the context rules use."""
+
 from __future__ import annotations
 
 import os

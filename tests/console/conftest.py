@@ -5,6 +5,7 @@ conversations through Rasa's own SQLTrackerStore; `live_console` runs the real
 `python -m console.app` on a free port against that data, with a recording
 server standing in for Rasa's HTTP API.
 """
+
 from __future__ import annotations
 
 import os
@@ -58,8 +59,13 @@ def writer(console_env: Path) -> ConversationWriter:
 
 def run_cli(env: Dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "console.cli", *args], input=stdin, capture_output=True, text=True,
-        cwd=PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **env}, timeout=120,
+        [sys.executable, "-m", "console.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **env},
+        timeout=120,
     )
 
 
@@ -88,8 +94,7 @@ class Client:
     def __post_init__(self) -> None:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
 
-    def request(self, method: str, path: str, data: Optional[Dict[str, str]] = None,
-                headers: Optional[Dict[str, str]] = None) -> Reply:
+    def request(self, method: str, path: str, data: Optional[Dict[str, str]] = None, headers: Optional[Dict[str, str]] = None) -> Reply:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         if body is None and method == "POST":
             body = b""
@@ -116,8 +121,7 @@ class Client:
 
     def login(self, username: str, password: str = PASSWORD) -> Reply:
         page = self.get("/login")
-        return self.post("/login", {"csrf_token": self.csrf(page.body), "username": username, "password": password,
-                                    "next": "/"})
+        return self.post("/login", {"csrf_token": self.csrf(page.body), "username": username, "password": password, "next": "/"})
 
     def form_post(self, page_path: str, action: str, data: Dict[str, str]) -> Reply:
         """POST `data` to `action` with the CSRF token of `page_path`, like a browser would."""
@@ -144,8 +148,11 @@ class LiveConsole:
 def start_console(env: Dict[str, str], port: int, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "console.app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **env},
-        stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **env},
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -165,8 +172,12 @@ def live_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveConso
     rasa = RecordingServer().start()
     # staff replies look up the channel that owns the conversation (its first message)
     rasa.script("/conversations/", default=(200, {"events": [{"event": "user", "input_channel": "whatsapp"}]}, 0))
-    env = {**console_environ(tmp), "RASA_URL": rasa.url, "RASA_JWT_SECRET": "rasa-test-jwt-secret-0123456789abcdef",
-           "CONSOLE_LOCKOUT_IP_FAILURES": "1000"}  # the account lock-out tests all come from 127.0.0.1
+    env = {
+        **console_environ(tmp),
+        "RASA_URL": rasa.url,
+        "RASA_JWT_SECRET": "rasa-test-jwt-secret-0123456789abcdef",
+        "CONSOLE_LOCKOUT_IP_FAILURES": "1000",
+    }  # the account lock-out tests all come from 127.0.0.1
     os.environ["SQLALCHEMY_SILENCE_UBER_WARNING"] = "1"
     writer = ConversationWriter(str(tmp / "tracker.db"))
     for role in ("admin", "clinician", "reception"):
@@ -182,22 +193,36 @@ def live_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveConso
         rasa.stop()
 
 
-def seed_red_flag_conversation(writer: ConversationWriter, sender: str, engine_url: str, *,
-                               text: str = "I've wet myself and my back is killing me",
-                               channel: str = "whatsapp") -> Tuple[int, Any]:
+def seed_red_flag_conversation(
+    writer: ConversationWriter, sender: str, engine_url: str, *, text: str = "I've wet myself and my back is killing me", channel: str = "whatsapp"
+) -> Tuple[int, Any]:
     """A conversation as Rasa + the action server leave it after a red flag."""
     from clinic_bot.db import get_engine
     from clinic_bot.tickets import TicketStore
 
     w = writer
-    w.save(sender, w.session() + [
-        w.user(text, "report_red_flag", 0.97, channel=channel, entities=[{"entity": "red_flag", "value": "cauda_equina"}]),
-        w.action("utter_red_flag_safety"), w.bot("Please call 999 now."),
-        w.action("action_escalate_red_flag"), w.bot("I've alerted the clinic team."),
-        w.slot("red_flag_category", "cauda_equina"), w.slot("red_flag_urgency", "emergency"),
-        w.slot("handoff_active", True), w.action("action_listen"),
-    ])
+    w.save(
+        sender,
+        w.session()
+        + [
+            w.user(text, "report_red_flag", 0.97, channel=channel, entities=[{"entity": "red_flag", "value": "cauda_equina"}]),
+            w.action("utter_red_flag_safety"),
+            w.bot("Please call 999 now."),
+            w.action("action_escalate_red_flag"),
+            w.bot("I've alerted the clinic team."),
+            w.slot("red_flag_category", "cauda_equina"),
+            w.slot("red_flag_urgency", "emergency"),
+            w.slot("handoff_active", True),
+            w.action("action_listen"),
+        ],
+    )
     store = TicketStore(get_engine(engine_url))
-    ticket, _ = store.create(dedupe_key=f"{sender}:red_flag:{time.time()}", conversation_id=sender, channel=channel,
-                          category="cauda_equina", urgency="emergency", trigger_message=text)
+    ticket, _ = store.create(
+        dedupe_key=f"{sender}:red_flag:{time.time()}",
+        conversation_id=sender,
+        channel=channel,
+        category="cauda_equina",
+        urgency="emergency",
+        trigger_message=text,
+    )
     return ticket.id, store

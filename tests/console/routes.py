@@ -3,6 +3,7 @@
 Built from the app's own router, so a route added later is checked
 automatically by the "refused without login" tests.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,7 @@ import console  # noqa: F401
 from console.app import create_app
 from console.config import ConsoleConfig
 
-PUBLIC = {("GET", "/health"), ("GET", "/login"), ("POST", "/login"), ("GET", "/static/console.css"),
-          ("HEAD", "/static/console.css")}
+PUBLIC = {("GET", "/health"), ("GET", "/login"), ("POST", "/login"), ("GET", "/static/console.css"), ("HEAD", "/static/console.css")}
 _PARAM = re.compile(r"<([^:>]+)(?::([^>]+))?>")
 
 
@@ -29,8 +29,7 @@ def sample_value(name: str, kind: str, ref: str) -> str:
 
 def concrete_routes(env: Dict[str, str], ref: str = "0" * 32) -> List[Tuple[str, str, str]]:
     """(method, path, route name) for every method of every route."""
-    config = ConsoleConfig(secret_key=env["CONSOLE_SECRET_KEY"], db_url=env["CLINIC_DB_URL"],
-                           tracker_db_url=f"sqlite:///{env['RASA_TRACKER_DB']}")
+    config = ConsoleConfig(secret_key=env["CONSOLE_SECRET_KEY"], db_url=env["CLINIC_DB_URL"], tracker_db_url=f"sqlite:///{env['RASA_TRACKER_DB']}")
     app = create_app(config)
     out = []
     for route in app.router.routes:

@@ -3,6 +3,7 @@
 Probe: the audit log kept a searched phone number (in an export's detail) and
 erasure left it there; reception confirmed phone numbers with 3-digit searches.
 """
+
 from __future__ import annotations
 
 import re
@@ -64,13 +65,20 @@ def test_erasure_removes_the_number_from_audit_details(console_env, writer):
     clinic = get_engine(f"sqlite:///{console_env / 'clinic.db'}")
     seed_red_flag_conversation(writer, PHONE, f"sqlite:///{console_env / 'clinic.db'}")
     with clinic.begin() as conn:  # entries written before this fix, as the probe found them
-        conn.execute(audit_table.insert(), [
-            dict(at=time.time(), actor="sam", action="export", subject=PHONE,
-                 detail=f"filtered set as csv (1 conversations; q={PHONE})"),
-            dict(at=time.time(), actor="sam", action="export", subject="someone-else",
-                 detail="filtered set as csv (2 conversations; q=07700 900321)"),
-            dict(at=time.time(), actor="sam", action="view", subject="447700900999", detail="ticket #900321"),
-        ])
+        conn.execute(
+            audit_table.insert(),
+            [
+                dict(at=time.time(), actor="sam", action="export", subject=PHONE, detail=f"filtered set as csv (1 conversations; q={PHONE})"),
+                dict(
+                    at=time.time(),
+                    actor="sam",
+                    action="export",
+                    subject="someone-else",
+                    detail="filtered set as csv (2 conversations; q=07700 900321)",
+                ),
+                dict(at=time.time(), actor="sam", action="view", subject="447700900999", detail="ticket #900321"),
+            ],
+        )
     from clinic_bot.deliveries import DeliveryLog
 
     DeliveryLog(clinic).record_failure(PHONE, "whatsapp", error_code="131047", reason="Re-engagement message")

@@ -1,11 +1,12 @@
 """Accounts, password hashing, lock-out, sessions and CSRF tokens (no servers)."""
+
 from __future__ import annotations
 
 import pytest
 
 from clinic_bot.db import get_engine
 from console import csrf
-from console.auth import AccountError, PERMISSIONS, ROLES, UserStore, allowed, hash_password, verify_password
+from console.auth import PERMISSIONS, ROLES, AccountError, UserStore, allowed, hash_password, verify_password
 from console.sessions import SessionStore, sign, token_hash, unsign
 from console.tables import sessions_table, users_table
 from console.throttle import LoginThrottle, account_key, ip_key

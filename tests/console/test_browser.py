@@ -2,6 +2,7 @@
 server, console), driven the way staff use it. Screenshots go to
 tests/artifacts/screenshots/.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -27,8 +28,9 @@ FAQ = "What is facet joint pain?"
 
 
 def cli(stack, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "console.cli", *args], input=stdin, capture_output=True, text=True,
-                          cwd=PROJECT_ROOT, env=stack.env(), timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "console.cli", *args], input=stdin, capture_output=True, text=True, cwd=PROJECT_ROOT, env=stack.env(), timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +56,20 @@ def browser(tmp_path_factory) -> Iterator[Tuple[object, Path]]:
     downloads.mkdir()
     opts = Options()
     opts.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                f"--user-data-dir={tmp / 'profile'}", "--window-size=1400,1000"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp / 'profile'}",
+        "--window-size=1400,1000",
+    ):
         opts.add_argument(arg)
-    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                           "download.prompt_for_download": False})
+    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
     driver.set_page_load_timeout(60)
     driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
@@ -87,8 +97,7 @@ def wait_for(driver, cond, timeout: float = 20.0, what: str = "condition"):
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(driver, timeout, poll_frequency=0.2,
-                         ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
+    wait = WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
     return wait.until(cond, message=f"timed out waiting for {what}")
 
 

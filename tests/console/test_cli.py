@@ -1,4 +1,5 @@
 """The console CLI, run as a subprocess the way staff run it."""
+
 from __future__ import annotations
 
 import time

@@ -3,6 +3,7 @@
 Probe: a staff reply whose WhatsApp send failed answered 200 and the console said
 "Reply sent."; patients saw staff login names on replies.
 """
+
 from __future__ import annotations
 
 import time
@@ -36,8 +37,7 @@ def _refuse_replies(live_console, monkeypatch, sender: str) -> None:
 
     def _next(path: str):
         if path.startswith(f"/conversations/{sender}/tracker/events"):
-            _deliveries(live_console).record_failure(sender, "whatsapp", error_code="131047",
-                                                     reason="Re-engagement message", staff_reply=True)
+            _deliveries(live_console).record_failure(sender, "whatsapp", error_code="131047", reason="Re-engagement message", staff_reply=True)
         return original(path)
 
     monkeypatch.setattr(rasa, "_next", _next)
@@ -54,18 +54,17 @@ def test_a_refused_staff_reply_is_not_called_sent_and_shows_on_the_ticket(live_c
     assert "Reply sent." not in page
     assert "Not delivered" in page and "131047" in page
     assert f'id="ticket-{ticket_id}-delivery"' in page  # on the conversation's ticket
-    assert "did not reach the person" in page           # and in the timeline
+    assert "did not reach the person" in page  # and in the timeline
     queue = c.get("/").body
-    row = queue[queue.index(f'id="ticket-{ticket_id}"'):]
-    assert "delivery failed" in row[:row.index("</tr>")]
+    row = queue[queue.index(f'id="ticket-{ticket_id}"') :]
+    assert "delivery failed" in row[: row.index("</tr>")]
     admin = _login(live_console, "admin")
     assert "not delivered" in admin.get("/audit").body
 
 
 def test_a_failed_status_is_pinned_on_the_staff_reply(live_console):
     w = live_console.writer
-    w.save(QUIET, w.session() + [w.user("can someone call me", "request_human", 0.9, channel="whatsapp"),
-                                 w.slot("handoff_active", True)])
+    w.save(QUIET, w.session() + [w.user("can someone call me", "request_human", 0.9, channel="whatsapp"), w.slot("handoff_active", True)])
     w.at(time.time() - 2)
     w.save(QUIET, [w.bot("We'll call you this afternoon.", metadata={"staff_reply": True, "staff": "Sam"})])
     log = _deliveries(live_console)
@@ -74,8 +73,8 @@ def test_a_failed_status_is_pinned_on_the_staff_reply(live_console):
     log.record_status_failure(QUIET, "whatsapp", "wamid.BOT2", error_code="131026", reason="Message undeliverable")
     clinician = _login(live_console, "clinician")
     page = clinician.get(f"/conversations/{conversation_ref(SECRET, QUIET)}").body
-    staff = page[page.index('class="msg staff undelivered"'):]
-    assert "not delivered: code 131047: Re-engagement message" in staff[:staff.index("</div>\n  </div>")]
+    staff = page[page.index('class="msg staff undelivered"') :]
+    assert "not delivered: code 131047: Re-engagement message" in staff[: staff.index("</div>\n  </div>")]
     assert "A message from the assistant did not reach the person" in page and "131026" in page
     exported = clinician.get(f"/conversations/{conversation_ref(SECRET, QUIET)}/export.csv").body
     assert "not delivered: code 131047" in exported and "a message from the assistant was not delivered" in exported
@@ -83,8 +82,7 @@ def test_a_failed_status_is_pinned_on_the_staff_reply(live_console):
 
 def test_patients_see_a_display_name_not_the_login_name(live_console):
     assert live_console.cli("create-user", "sam.jones", "--role", "reception", stdin=PASSWORD + "\n").returncode == 0
-    done = live_console.cli("create-user", "ppatel7", "--role", "clinician", "--display-name", "Dr Priya",
-                            stdin=PASSWORD + "\n")
+    done = live_console.cli("create-user", "ppatel7", "--role", "clinician", "--display-name", "Dr Priya", stdin=PASSWORD + "\n")
     assert done.returncode == 0 and "Dr Priya" in done.stdout
     sender = "447700900777"
     seed_red_flag_conversation(live_console.writer, sender, live_console.env["CLINIC_DB_URL"])
@@ -105,9 +103,11 @@ def test_old_databases_get_the_display_name_column(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = sa.create_engine(url)
     with old.begin() as conn:  # console_users as an earlier version created it
-        conn.exec_driver_sql("CREATE TABLE console_users (id INTEGER PRIMARY KEY, username VARCHAR(64) UNIQUE NOT NULL, "
-                             "role VARCHAR(16) NOT NULL, password_hash VARCHAR(255) NOT NULL, active BOOLEAN NOT NULL, "
-                             "created_at FLOAT NOT NULL, disabled_at FLOAT)")
+        conn.exec_driver_sql(
+            "CREATE TABLE console_users (id INTEGER PRIMARY KEY, username VARCHAR(64) UNIQUE NOT NULL, "
+            "role VARCHAR(16) NOT NULL, password_hash VARCHAR(255) NOT NULL, active BOOLEAN NOT NULL, "
+            "created_at FLOAT NOT NULL, disabled_at FLOAT)"
+        )
         conn.exec_driver_sql("INSERT INTO console_users VALUES (1, 'kim.lee', 'admin', 'x', 1, 0, NULL)")
     import console.tables  # noqa: F401
     from console.auth import UserStore

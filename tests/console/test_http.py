@@ -1,5 +1,6 @@
 """The console over HTTP (real `python -m console.app`, no Rasa): access control,
 CSRF, cookies, headers, roles and masking, handoff replies, exports, erasure."""
+
 from __future__ import annotations
 
 import csv
@@ -27,13 +28,17 @@ XSS = '<script>window.__xss=1</script> hello <img src=x onerror="window.__xss=2"
 def data(live_console):
     """A red-flag WhatsApp conversation in handoff (with a ticket), and an XSS attempt."""
     w = live_console.writer
-    ticket_id, store = seed_red_flag_conversation(w, PHONE, live_console.env["CLINIC_DB_URL"],
-                                                  text="I've wet myself, call me on 07700 900123")
-    w.save("web-xss", w.session() + [w.user(XSS, "nlu_fallback", 0.3, channel="socketio",
-                                            ranking=[{"name": "nlu_fallback", "confidence": 0.45}])])
-    w.save("web-calm", w.session() + [w.user("what is facet joint pain", "faq", 0.95, channel="socketio",
-                                             topic="what_is_facet_pain", topic_conf=0.93), w.action("utter_faq"),
-                                      w.bot("Facet joints are small joints in the spine.")])
+    ticket_id, store = seed_red_flag_conversation(w, PHONE, live_console.env["CLINIC_DB_URL"], text="I've wet myself, call me on 07700 900123")
+    w.save("web-xss", w.session() + [w.user(XSS, "nlu_fallback", 0.3, channel="socketio", ranking=[{"name": "nlu_fallback", "confidence": 0.45}])])
+    w.save(
+        "web-calm",
+        w.session()
+        + [
+            w.user("what is facet joint pain", "faq", 0.95, channel="socketio", topic="what_is_facet_pain", topic_conf=0.93),
+            w.action("utter_faq"),
+            w.bot("Facet joints are small joints in the spine."),
+        ],
+    )
     return {"ticket": ticket_id, "store": store}
 
 
@@ -56,7 +61,7 @@ def test_every_route_is_refused_without_login(live_console, data):
     ref = ref_of(logged_in(live_console, "admin"), PHONE)
     routes = concrete_routes(live_console.env, ref)
     checked = 0
-    for method, path, name in routes:
+    for method, path, _name in routes:
         if (method, path) in PUBLIC:
             continue
         r = anon.request(method, path)
@@ -82,8 +87,12 @@ def test_every_route_is_refused_without_login(live_console, data):
 
 
 def test_public_marks_are_only_on_login_and_health():
+    import console.views.admin  # noqa: E401,F401
+    import console.views.auth
+    import console.views.conversations
+    import console.views.queue
+    import console.views.reports
     from console.app import create_app  # noqa: F401  (import check)
-    import console.views.admin, console.views.auth, console.views.conversations, console.views.queue, console.views.reports  # noqa: E401,F401
     from console.web import public
 
     marked = []
@@ -121,8 +130,7 @@ def test_login_cookie_flags_logout_and_tampering(live_console):
     c = live_console.client()
     page = c.get("/login")
     assert "HttpOnly" in page.header("Set-Cookie") and "SameSite=Strict" in page.header("Set-Cookie")
-    r = c.post("/login", {"csrf_token": Client.csrf(page.body), "username": "clinician", "password": PASSWORD,
-                          "next": "//evil.example/x"})
+    r = c.post("/login", {"csrf_token": Client.csrf(page.body), "username": "clinician", "password": PASSWORD, "next": "//evil.example/x"})
     assert r.status == 303 and r.header("Location") == "/"  # no open redirect
     cookies = r.headers.get_all("Set-Cookie")
     session_cookie = [x for x in cookies if x.startswith("console_session=")][0]
@@ -210,8 +218,13 @@ def test_reception_sees_masked_numbers_and_cannot_export_or_erase(live_console, 
     t = c.get(f"/conversations/{ref}").body
     assert PHONE not in t and "07700 900123" not in t and "call me on ••••• •••123" in t
     assert "Please call 999 now." in t  # bot text (clinic/emergency numbers) is not masked
-    for path in (f"/conversations/{ref}/export.csv", f"/conversations/{ref}/export.jsonl", "/conversations/export.csv",
-                 "/reports/unanswered/export.csv", "/reports/unanswered/export.yml"):
+    for path in (
+        f"/conversations/{ref}/export.csv",
+        f"/conversations/{ref}/export.jsonl",
+        "/conversations/export.csv",
+        "/reports/unanswered/export.csv",
+        "/reports/unanswered/export.yml",
+    ):
         assert c.get(path).status == 403, path
     for path in ("/audit", "/reports/unanswered", f"/conversations/{ref}/delete"):
         assert c.get(path).status == 403, path
@@ -254,8 +267,9 @@ def test_reply_and_resume_go_through_rasas_api(live_console, data):
     assert query["output_channel"] == ["whatsapp"] and "token" not in query
     claims = jwt.decode(sent.headers["Authorization"].split()[1], "rasa-test-jwt-secret-0123456789abcdef", algorithms=["HS256"])
     assert claims["user"]["role"] == "admin"
-    assert sent.json() == [{"event": "bot", "text": "Hello, this is the clinic. <b>Call us</b>",
-                            "metadata": {"staff_reply": True, "staff": "Clinician"}}]  # the display name
+    assert sent.json() == [
+        {"event": "bot", "text": "Hello, this is the clinic. <b>Call us</b>", "metadata": {"staff_reply": True, "staff": "Clinician"}}
+    ]  # the display name
     assert "Reply sent." in c.get(f"/conversations/{ref}").body
     # hand back to the bot
     r = c.form_post(f"/conversations/{ref}", f"/conversations/{ref}/resume", {})
@@ -313,8 +327,7 @@ def test_audit_log_records_views_exports_and_replies(live_console, data):
 
 def test_erasure_from_the_console(live_console, data):
     w = live_console.writer
-    w.save("447700111222", w.session() + [w.user("please delete my data, I'm on 07700 111222", "out_of_scope", 0.9,
-                                                 channel="whatsapp")])
+    w.save("447700111222", w.session() + [w.user("please delete my data, I'm on 07700 111222", "out_of_scope", 0.9, channel="whatsapp")])
     admin = logged_in(live_console, "admin")
     ref = ref_of(admin, "447700111222")
     admin.get(f"/conversations/{ref}")
@@ -336,17 +349,25 @@ def test_refuses_to_start_without_a_secret_key_unless_dev(tmp_path):
     env = {k: v for k, v in console_environ(tmp_path).items() if k != "CONSOLE_SECRET_KEY"}
     base = {k: v for k, v in os.environ.items() if k != "CONSOLE_SECRET_KEY"}
     run = lambda *extra, e=env: subprocess.run(  # noqa: E731
-        [sys.executable, "-m", "console.app", "--port", "1", *extra], env={**base, "PYTHONPATH": os.getcwd(), **e},
-        capture_output=True, text=True, timeout=120)
+        [sys.executable, "-m", "console.app", "--port", "1", *extra],
+        env={**base, "PYTHONPATH": os.getcwd(), **e},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     done = run()
     assert done.returncode == 2 and "CONSOLE_SECRET_KEY is not set" in done.stderr
     done = run(e={**env, "CONSOLE_SECRET_KEY": "too-short"})
     assert done.returncode == 2 and "too short" in done.stderr
     # --dev-secret generates one, stores it in var/ (0600) and reuses it
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "console.app", "--port", str(port), "--dev-secret"],
-                            env={**base, "PYTHONPATH": os.getcwd(), **env}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console.app", "--port", str(port), "--dev-secret"],
+        env={**base, "PYTHONPATH": os.getcwd(), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/health", 60, proc)
     finally:

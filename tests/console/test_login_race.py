@@ -3,6 +3,7 @@
 Probe: 12 parallel wrong passwords were all checked past the 5-try limit and one
 answered 500 (two first failures raced to insert the same counter row).
 """
+
 from __future__ import annotations
 
 import threading
@@ -56,7 +57,7 @@ def test_a_successful_attempt_is_taken_off_the_address(console_env):
         assert attempt.allowed
         throttle.succeeded(attempt, f"user{i}")
     assert throttle.locked_for([ip]) == 0
-    for i in range(3):  # three wrong passwords do
+    for _ in range(3):  # three wrong passwords do
         assert throttle.begin_attempt([account_key("x"), ip]).allowed
     assert throttle.locked_for([ip]) > 0
 
@@ -68,8 +69,7 @@ def _parallel_wrong_passwords(live_console, username: str, n: int):
 
     def post(i: int) -> int:
         barrier.wait()
-        return clients[i].post("/login", {"csrf_token": tokens[i], "username": username,
-                                          "password": "not the password at all"}).status
+        return clients[i].post("/login", {"csrf_token": tokens[i], "username": username, "password": "not the password at all"}).status
 
     with ThreadPoolExecutor(n) as pool:
         return list(pool.map(post, range(n)))

@@ -1,4 +1,5 @@
 """Erasure on request, retention, audit pseudonymisation (no servers)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -60,7 +61,9 @@ def test_erase_one_conversation_everywhere(console_env, writer, engines):
     pseudonym = erased_pseudonym(SECRET, "447700900123")
     assert result.sender_pseudonym == pseudonym
     assert [(r.actor, r.action, r.subject) for r in rows] == [
-        ("sam", "view", pseudonym), ("sam", "view", "447700900999"), ("admin1", "delete", pseudonym),
+        ("sam", "view", pseudonym),
+        ("sam", "view", "447700900999"),
+        ("admin1", "delete", pseudonym),
     ]
     assert not any("447700900123" in (r.subject or "") + (r.detail or "") for r in rows)
     # Rasa sees a fresh conversation for that sender.
@@ -85,8 +88,9 @@ def test_retention(console_env, writer, engines):
     w.at(now - 400 * DAY)
     w.save("old-person", w.session() + [w.user("hello", "greet", 0.9), w.action("utter_greet"), w.bot("Hi")])
     tickets = TicketStore(clinic)
-    old_ticket, _ = tickets.create(dedupe_key="o1", conversation_id="old-person", channel="rest", category="request_human",
-                                urgency="routine", trigger_message="hello")
+    old_ticket, _ = tickets.create(
+        dedupe_key="o1", conversation_id="old-person", channel="rest", category="request_human", urgency="routine", trigger_message="hello"
+    )
     # Returning person: an old session plus a current one. Only the old session goes.
     w.at(now - 500 * DAY)
     w.save("returning", w.session() + [w.user("first visit", "greet", 0.9), w.action("utter_greet"), w.bot("Hi")])
@@ -95,19 +99,23 @@ def test_retention(console_env, writer, engines):
     # Recent conversation: untouched.
     w.at(now - 5 * DAY)
     w.save("recent", w.session() + [w.user("hi", "greet", 0.9)])
-    closed_old, _ = tickets.create(dedupe_key="c1", conversation_id="recent", channel="rest", category="request_human",
-                                urgency="routine", trigger_message="hi")
+    closed_old, _ = tickets.create(
+        dedupe_key="c1", conversation_id="recent", channel="rest", category="request_human", urgency="routine", trigger_message="hi"
+    )
     tickets.set_status(closed_old.id, "closed", by="t", note="done")
     with clinic.begin() as conn:  # make that closed ticket 2 years old
-        from clinic_bot.tickets import tickets_table
         from datetime import datetime, timezone
 
-        conn.execute(tickets_table.update().where(tickets_table.c.id == closed_old.id)
-                     .values(created_at=datetime.fromtimestamp(now - 730 * DAY, timezone.utc)))
+        from clinic_bot.tickets import tickets_table
 
-    from console.repositories.events import events_table as ev
+        conn.execute(
+            tickets_table.update().where(tickets_table.c.id == closed_old.id).values(created_at=datetime.fromtimestamp(now - 730 * DAY, timezone.utc))
+        )
+
     from rasa.core.tracker_store import SQLTrackerStore
     from rasa.shared.core.domain import Domain
+
+    from console.repositories.events import events_table as ev
 
     store = SQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(console_env / "tracker.db"))
     before = [e.as_dict() for e in asyncio.run(store.retrieve("returning")).events]

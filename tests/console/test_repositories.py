@@ -1,4 +1,5 @@
 """Reading Rasa's tracker store: filters, search, transcripts, unanswered report, exports."""
+
 from __future__ import annotations
 
 import csv
@@ -39,31 +40,69 @@ def seeded(console_env, writer, repo):
     seed_red_flag_conversation(w, "447700900123", f"sqlite:///{console_env / 'clinic.db'}")
     # 2) socket.io FAQ conversation with an FAQ-gate fallback and a low-confidence message (3 days ago)
     w.at(now - 3 * DAY)
-    w.save("sock-faq", w.session() + [
-        w.user("how long do injections last", "faq", 0.93, channel="socketio", topic="injection_duration", topic_conf=0.91),
-        w.action("utter_faq"), w.bot("Usually a few months."), w.action("action_listen"),
-        w.user("Do the jabs hurt?!", "nlu_fallback", 0.45, channel="socketio", topic="injection_pain", topic_conf=0.31,
-               ranking=[{"name": "faq", "confidence": 0.9}], faq_gate={"reason": "topic confidence 0.31 < 0.45"}),
-        w.action("action_suggest_topics"), w.bot("Did you mean one of these?", buttons=[{"title": "Injections", "payload": "/x"}]),
-        w.action("action_listen"),
-        w.user("do the jabs hurt", "nlu_fallback", 0.45, channel="socketio", topic="injection_pain", topic_conf=0.2,
-               ranking=[{"name": "faq", "confidence": 0.88}]),
-        w.action("action_suggest_topics"), w.action("action_listen"),
-        w.user("can I swim after", "faq", 0.52, channel="socketio", topic="exercise", topic_conf=0.8),
-        w.action("utter_faq"), w.bot("Gentle swimming is fine."), w.action("action_listen"),
-        w.user('/choose_faq{"faq_topic":"exercise"}', "choose_faq", 1.0, channel="socketio",
-               entities=[{"entity": "faq_topic", "value": "exercise"}]),
-        w.action("action_answer_chosen_faq"), w.action("action_listen"),
-    ])
+    w.save(
+        "sock-faq",
+        w.session()
+        + [
+            w.user("how long do injections last", "faq", 0.93, channel="socketio", topic="injection_duration", topic_conf=0.91),
+            w.action("utter_faq"),
+            w.bot("Usually a few months."),
+            w.action("action_listen"),
+            w.user(
+                "Do the jabs hurt?!",
+                "nlu_fallback",
+                0.45,
+                channel="socketio",
+                topic="injection_pain",
+                topic_conf=0.31,
+                ranking=[{"name": "faq", "confidence": 0.9}],
+                faq_gate={"reason": "topic confidence 0.31 < 0.45"},
+            ),
+            w.action("action_suggest_topics"),
+            w.bot("Did you mean one of these?", buttons=[{"title": "Injections", "payload": "/x"}]),
+            w.action("action_listen"),
+            w.user(
+                "do the jabs hurt",
+                "nlu_fallback",
+                0.45,
+                channel="socketio",
+                topic="injection_pain",
+                topic_conf=0.2,
+                ranking=[{"name": "faq", "confidence": 0.88}],
+            ),
+            w.action("action_suggest_topics"),
+            w.action("action_listen"),
+            w.user("can I swim after", "faq", 0.52, channel="socketio", topic="exercise", topic_conf=0.8),
+            w.action("utter_faq"),
+            w.bot("Gentle swimming is fine."),
+            w.action("action_listen"),
+            w.user(
+                '/choose_faq{"faq_topic":"exercise"}', "choose_faq", 1.0, channel="socketio", entities=[{"entity": "faq_topic", "value": "exercise"}]
+            ),
+            w.action("action_answer_chosen_faq"),
+            w.action("action_listen"),
+        ],
+    )
     # 3) REST: plain fallback + core fallback, and text needing JSON escaping (today)
     w.at(now - 600)
-    w.save("rest-xyz", w.session() + [
-        w.user('qwerty "zxcv" 100%_done', "nlu_fallback", 0.3, channel="rest",
-               ranking=[{"name": "nlu_fallback", "confidence": 0.45}, {"name": "greet", "confidence": 0.3}]),
-        w.action("action_suggest_topics"), w.action("action_listen"),
-        w.user("Ça fait mal à l'épaule", "out_of_scope", 0.9, channel="rest"),
-        w.action("action_default_fallback"), w.action("action_listen"),
-    ])
+    w.save(
+        "rest-xyz",
+        w.session()
+        + [
+            w.user(
+                'qwerty "zxcv" 100%_done',
+                "nlu_fallback",
+                0.3,
+                channel="rest",
+                ranking=[{"name": "nlu_fallback", "confidence": 0.45}, {"name": "greet", "confidence": 0.3}],
+            ),
+            w.action("action_suggest_topics"),
+            w.action("action_listen"),
+            w.user("Ça fait mal à l'épaule", "out_of_scope", 0.9, channel="rest"),
+            w.action("action_default_fallback"),
+            w.action("action_listen"),
+        ],
+    )
     # 4) a session with no user message (a widget that connected and left): not listed
     w.save("empty-visit", w.session())
     return now
@@ -103,12 +142,12 @@ def test_text_search_matches_message_text_and_ids(seeded, repo):
     f = lambda q: ids(repo.filtered(Filters(q=q), UTC)[0])  # noqa: E731
     assert f("INJECTIONS") == ["sock-faq"]
     assert f("few months") == ["sock-faq"]  # bot replies too
-    assert f('"zxcv"') == ["rest-xyz"]       # quotes are JSON-escaped in Rasa's data column
-    assert f("100%_done") == ["rest-xyz"]    # LIKE wildcards are escaped
+    assert f('"zxcv"') == ["rest-xyz"]  # quotes are JSON-escaped in Rasa's data column
+    assert f("100%_done") == ["rest-xyz"]  # LIKE wildcards are escaped
     assert f("%") == ["rest-xyz"]
-    assert f("épaule") == ["rest-xyz"]       # non-ASCII
+    assert f("épaule") == ["rest-xyz"]  # non-ASCII
     assert f("ÉPAULE") == ["rest-xyz"]
-    assert f("injection_duration") == []     # intent / topic names are not message text
+    assert f("injection_duration") == []  # intent / topic names are not message text
     assert f("report_red_flag") == []
     assert f("nothing like this") == []
     assert f("7700900") == ["447700900123"]  # conversation ids match too
@@ -152,8 +191,7 @@ def test_transcript(seeded, repo):
 
 def test_handoff_state_follows_the_last_slot_and_restarts(seeded, repo, writer):
     assert repo.in_handoff("447700900123")
-    writer.save("447700900123", [writer.user("hello? anyone?", "greet", 0.9, channel="whatsapp", topic="symptoms"),
-                                 writer.action("action_listen")])
+    writer.save("447700900123", [writer.user("hello? anyone?", "greet", 0.9, channel="whatsapp", topic="symptoms"), writer.action("action_listen")])
     held = [i for i in repo.transcript("447700900123").items if i.kind == "user"][-1]
     assert held.during_handoff and held.info.topic is None  # a greeting has no FAQ topic
     writer.save("447700900123", [writer.slot("handoff_active", False)])
@@ -183,8 +221,11 @@ def test_unanswered_report(seeded, repo):
     items = repo.unanswered()
     kinds = sorted((i.sender_id, i.kind) for i in items)
     assert kinds == [
-        ("rest-xyz", "core_fallback"), ("rest-xyz", "nlu_fallback"),
-        ("sock-faq", "faq_gate"), ("sock-faq", "faq_gate"), ("sock-faq", "low_confidence"),
+        ("rest-xyz", "core_fallback"),
+        ("rest-xyz", "nlu_fallback"),
+        ("sock-faq", "faq_gate"),
+        ("sock-faq", "faq_gate"),
+        ("sock-faq", "low_confidence"),
     ]
     groups = group_unanswered(items)
     top = groups[0]
@@ -197,7 +238,7 @@ def test_unanswered_report(seeded, repo):
 
 
 def test_csv_and_jsonl_exports(seeded, repo, writer):
-    writer.save("447700900123", [writer.user("=HYPERLINK(\"http://evil\") call 07700 900123", "greet", 0.9, channel="whatsapp")])
+    writer.save("447700900123", [writer.user('=HYPERLINK("http://evil") call 07700 900123', "greet", 0.9, channel="whatsapp")])
     tr = repo.transcript("447700900123")
     rows = list(event_rows(tr, Masker(full=False)))
     assert {r["conversation"] for r in rows} == {"•••••••••123"}
@@ -215,8 +256,10 @@ def test_csv_and_jsonl_exports(seeded, repo, writer):
 
 
 def test_nlu_yaml_stub_is_valid_rasa_training_data(seeded, repo, writer):
-    writer.save("rest-xyz", [writer.user("text me on 07700 900123: are you open?", "nlu_fallback", 0.2,
-                                         ranking=[{"name": "nlu_fallback", "confidence": 0.45}])])
+    writer.save(
+        "rest-xyz",
+        [writer.user("text me on 07700 900123: are you open?", "nlu_fallback", 0.2, ranking=[{"name": "nlu_fallback", "confidence": 0.45}])],
+    )
     groups = group_unanswered(repo.unanswered())
     stub = nlu_yaml_stub(groups)
     data = yaml.safe_load(stub)

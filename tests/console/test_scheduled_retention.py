@@ -2,6 +2,7 @@
 
 Probe: retention only ran if someone set up cron for `console.cli retention`.
 """
+
 from __future__ import annotations
 
 import time

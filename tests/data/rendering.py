@@ -4,6 +4,7 @@ Answers are templates: Rasa fills their {slots} from domain/locale.yml, which
 is generated from the profile. These helpers fill them the same way for any
 locale, so tests can check the UK and the US wording alike.
 """
+
 from __future__ import annotations
 
 import copy

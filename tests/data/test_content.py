@@ -1,6 +1,7 @@
 """Clinical content (issue 14): warning signs generated from the one red-flag
 table, numbers and services only from the profile's locale, plain English,
 buttons where a longer text exists, and honest sources."""
+
 from __future__ import annotations
 
 import json
@@ -32,6 +33,7 @@ def lead(urgency: str, locale: str) -> str:
 
 
 # ---------------------------------------------------------------- 1. warning signs from the one table
+
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_each_categorys_signs_sit_under_the_advice_for_its_urgency(locale: str) -> None:
@@ -90,13 +92,14 @@ def test_warning_sign_answers_list_the_signs_with_what_to_do(locale: str) -> Non
     for word in ("dizziness", "double vision", "slurred speech", "clumsy hands"):
         assert word in neck
     everything = text + more
-    for word in ("both legs", "peeing", "sex", "chest pain", "fever", "cancer", "trouble walking", "worsening weakness",
-                 "spreading", "bad fall"):
+    for word in ("both legs", "peeing", "sex", "chest pain", "fever", "cancer", "trouble walking", "worsening weakness", "spreading", "bad fall"):
         assert word in everything, word
 
 
-RED_FLAG_WORDS = re.compile(r"bladder|bowel|genital|both legs|chest pain|double vision|slurred|fever|cancer|"
-                            r"prompt medical|urgent medical|straight away|emergency|a&e", re.I)
+RED_FLAG_WORDS = re.compile(
+    r"bladder|bowel|genital|both legs|chest pain|double vision|slurred|fever|cancer|" r"prompt medical|urgent medical|straight away|emergency|a&e",
+    re.I,
+)
 
 
 def test_no_answer_writes_its_own_warning_signs() -> None:
@@ -111,7 +114,9 @@ def test_no_answer_writes_its_own_warning_signs() -> None:
 
 FIXED = re.compile(
     r"\b(999|911|111|112|988|85258)\b|116 ?123|A&E|\bNHS\b|\bGP\b|emergency (room|department|number)|\bER\b|"
-    r"urgent care|Samaritans|SHOUT|Lifeline", re.I)
+    r"urgent care|Samaritans|SHOUT|Lifeline",
+    re.I,
+)
 
 
 def all_response_templates():
@@ -130,8 +135,7 @@ def test_no_response_names_a_number_or_service_in_fixed_words() -> None:
     assert not offenders, f"numbers and services must come from the locale slots: {offenders}"
 
 
-THEIRS = {"uk": re.compile(r"\b911\b|\b988\b|emergency room|urgent care"),
-          "us": re.compile(r"\b999\b|\b111\b|A&E|\bNHS\b|\bGP\b|Samaritans|116 123")}
+THEIRS = {"uk": re.compile(r"\b911\b|\b988\b|emergency room|urgent care"), "us": re.compile(r"\b999\b|\b111\b|A&E|\bNHS\b|\bGP\b|Samaritans|116 123")}
 OURS = {"uk": ("999", "A&E", "NHS 111", "GP"), "us": ("911", "the emergency room", "urgent care", "your doctor")}
 
 
@@ -147,6 +151,7 @@ def test_answers_name_only_their_own_locales_numbers(locale: str) -> None:
 
 
 # ---------------------------------------------------------------- 4. buttons
+
 
 @pytest.mark.parametrize("topic", sorted(faq()))
 def test_buttons_offer_more_and_a_person_where_a_more_text_exists(topic: str) -> None:
@@ -165,9 +170,13 @@ def test_buttons_offer_more_and_a_person_where_a_more_text_exists(topic: str) ->
 
 # ---------------------------------------------------------------- 5. plain English
 
+
 def test_bullets_and_lines_count_as_sentences() -> None:
     assert sentences("Common triggers:\n• walking downhill\n• rolling over in bed.") == [
-        "Common triggers.", "walking downhill.", "rolling over in bed."]
+        "Common triggers.",
+        "walking downhill.",
+        "rolling over in bed.",
+    ]
     listed = "Things that help:\n• moving gently every day\n• building up slowly\n• sleeping well at night\n• changing position"
     assert reading_grade(listed) < reading_grade(listed.replace("\n•", ","))
 

@@ -1,5 +1,6 @@
 """The FAQ knowledge base: complete, traceable, phone-sized, and free of the
 sources' spam, adverts and third-party contact details."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,8 @@ from typing import Dict, Iterator, List, Tuple
 
 import pytest
 import yaml
-
 from rasa.shared.core.domain import Domain
+
 from tests.data.rendering import LOCALES, rendered
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,9 +19,27 @@ CATALOG = SHARED / "spec" / "faq_catalog.yml"
 SEEDS = SHARED / "seeds"
 
 FORBIDDEN = [
-    "herpes", "herbal cure", "herbal home", "drrazor", "gmail", "motion bliss", "eggshell", "nature's blast",
-    "cleveland clinic", "core performance", "heywood", "scaldwell", "northants", "jersey city", "hoboken",
-    "weehawken", "copyright", "©", "registered number", "whatsapp me", "watapp",
+    "herpes",
+    "herbal cure",
+    "herbal home",
+    "drrazor",
+    "gmail",
+    "motion bliss",
+    "eggshell",
+    "nature's blast",
+    "cleveland clinic",
+    "core performance",
+    "heywood",
+    "scaldwell",
+    "northants",
+    "jersey city",
+    "hoboken",
+    "weehawken",
+    "copyright",
+    "©",
+    "registered number",
+    "whatsapp me",
+    "watapp",
 ]
 PHONE = re.compile(r"(?:\+?\d[\d\s().-]{6,}\d)")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
@@ -136,7 +155,11 @@ def test_the_safety_check_fits_whatsapp_reply_buttons() -> None:
     variants = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain" / "safety.yml").read_text())["responses"]["utter_red_flag_check"]
     default = next(v for v in variants if not v.get("channel"))
     whatsapp = next(v for v in variants if v.get("channel") == "whatsapp")
-    assert [b["payload"] for b in default["buttons"]] == [b["payload"] for b in whatsapp["buttons"]] == ["/red_flag_confirmed", "/red_flag_denied", "/request_human"]
+    assert (
+        [b["payload"] for b in default["buttons"]]
+        == [b["payload"] for b in whatsapp["buttons"]]
+        == ["/red_flag_confirmed", "/red_flag_denied", "/request_human"]
+    )
     assert default["buttons"][0]["title"] == "Yes, this is happening now"
     assert all(len(b["title"]) <= 20 for b in whatsapp["buttons"])
     assert default["text"] == whatsapp["text"]

@@ -2,6 +2,7 @@
 table meets exactly one message, with the table's urgency; stroke and chest
 pain say call and don't drive, cauda equina says go now and don't wait for an
 appointment, and the crisis message gives every crisis contact of the locale."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Training data sanity: enough varied examples per topic, no leakage into the held-out set."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -6,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from rasa.shared.nlu.training_data.loading import load_data
 
 ROOT = Path(__file__).resolve().parents[2]

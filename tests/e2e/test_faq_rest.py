@@ -1,14 +1,15 @@
 """Every catalog topic answered correctly through the real REST channel, with
 the real action server: the catalog's own question and the three questions
 patients ask most, worded as patients word them."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 import yaml
-
 from rasa.shared.core.domain import Domain
+
 from tests.conftest import new_sender, rest_send
 from tests.data.rendering import rendered
 
@@ -16,9 +17,7 @@ pytestmark = pytest.mark.stack
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = Domain.load(str(ROOT / "domain"))
 CATALOG = ROOT.parent / "shared" / "spec" / "faq_catalog.yml"
-TOPIC_QUESTIONS = (
-    [(t["id"], t["question"]) for t in yaml.safe_load(CATALOG.read_text())["topics"]] if CATALOG.exists() else []
-)
+TOPIC_QUESTIONS = [(t["id"], t["question"]) for t in yaml.safe_load(CATALOG.read_text())["topics"]] if CATALOG.exists() else []
 QUOTED = [
     ("is_it_arthritis", "is it arthritis?"),
     ("should_i_rest", "should I rest?"),

@@ -1,5 +1,6 @@
 """Red flags end to end through the REST channel with the real action server:
 safety advice at once, a ticket, a staff notification, and handoff."""
+
 from __future__ import annotations
 
 import time
@@ -87,16 +88,19 @@ def test_negative_contexts_do_not_escalate(stack, text: str) -> None:
 
 def test_red_flag_inside_a_long_faq_message_still_escalates(stack) -> None:
     sender = new_sender("long")
-    text = ("Hi, I've had lower back pain for a few weeks and wondered whether I should rest or keep moving, "
-            "and how long injections last. Also since yesterday I can't really feel anything when I wipe.")
+    text = (
+        "Hi, I've had lower back pain for a few weeks and wondered whether I should rest or keep moving, "
+        "and how long injections last. Also since yesterday I can't really feel anything when I wipe."
+    )
     messages = rest_send(stack, sender, text)
     assert safety_advice(messages).get("urgency") == "emergency", messages
     assert tickets_for(sender)[0].category == "cauda_equina"
 
 
 def test_handoff_pauses_faq_answers_until_staff_resume(stack) -> None:
-    from clinic_bot.rasa_api import RasaApi
     import asyncio
+
+    from clinic_bot.rasa_api import RasaApi
 
     sender = new_sender("handoff")
     rest_send(stack, sender, CATEGORY_MESSAGES["severe_worsening_pain"])

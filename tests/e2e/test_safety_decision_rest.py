@@ -2,6 +2,7 @@
 server and the trained model: escalate (incl. a carer's report and crisis
 wording buried in a long message), check (weak evidence: one question with
 quick replies), continue (a figure of speech, ordinary facet pain)."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List

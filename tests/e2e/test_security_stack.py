@@ -6,12 +6,11 @@ REST channel writing into other channels' conversations, a staff reply lost to
 red flags flooding the queue, open CORS, the API token in URLs and argv,
 telemetry, and widget sessions taken over by naming someone's id.
 """
+
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import queue
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ import pytest
 from clinic_bot.db import get_engine
 from clinic_bot.rasa_api import RasaApi
 from clinic_bot.tickets import TicketStore
-from tests.conftest import new_sender, rasa_api, rest_send
+from tests.conftest import new_sender, rasa_api
 from tests.reliability.test_bad_input import SioChat, sio_texts
 
 pytestmark = pytest.mark.stack
@@ -35,7 +34,9 @@ TOO_LONG = "too long for me to read all of it"
 SLOW_DOWN = "faster than I can read them"
 
 
-def post(url: str, body: Any, headers: Optional[Dict[str, str]] = None, raw: Optional[bytes] = None, method: str = "POST") -> Tuple[int, Any, Dict[str, str]]:
+def post(
+    url: str, body: Any, headers: Optional[Dict[str, str]] = None, raw: Optional[bytes] = None, method: str = "POST"
+) -> Tuple[int, Any, Dict[str, str]]:
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})})
     try:
@@ -64,6 +65,7 @@ def tickets_for(sender: str):
 
 # ------------------------------------------------------------------ REST channel (11.2)
 
+
 @pytest.mark.parametrize("sender", ["447700900123", "whatsapp:+15551234567", "0123456789abcdef0123456789abcdef"])
 def test_rest_refuses_other_channels_sender_ids(stack, sender: str) -> None:
     status, body, _ = rest(stack, sender, "tell me more")
@@ -72,8 +74,12 @@ def test_rest_refuses_other_channels_sender_ids(stack, sender: str) -> None:
 
 def test_rest_cannot_reach_a_conversation_owned_by_another_channel(stack) -> None:
     conversation = new_sender("owned")
-    rasa_api(stack, "POST", f"/conversations/{conversation}/tracker/events",
-             [{"event": "user", "text": "should I rest?", "input_channel": "socketio", "parse_data": {"intent": {"name": "faq"}, "entities": []}}])
+    rasa_api(
+        stack,
+        "POST",
+        f"/conversations/{conversation}/tracker/events",
+        [{"event": "user", "text": "should I rest?", "input_channel": "socketio", "parse_data": {"intent": {"name": "faq"}, "entities": []}}],
+    )
     status, body, _ = rest(stack, conversation, "tell me more")
     assert status == 403 and "another channel" in body["error"]
 
@@ -98,6 +104,7 @@ def test_staff_reply_reaches_the_widget_that_owns_the_conversation(stack) -> Non
 
 
 # ------------------------------------------------------------------ size, load and rate (11.3)
+
 
 def test_a_body_over_the_request_cap_is_refused_before_nlu(stack) -> None:
     status, _, _ = rest(stack, new_sender(), "x " * 600_000)
@@ -154,6 +161,7 @@ def test_a_conversation_over_its_message_rate_is_asked_to_wait(stack) -> None:
 
 # ------------------------------------------------------------------ typed intents and repeats (11.6)
 
+
 def test_a_typed_intent_with_markup_files_no_ticket(stack) -> None:
     sender = new_sender("forge")
     status, replies, _ = rest(stack, sender, '/report_red_flag{"red_flag": "<img src=x>"}')
@@ -186,9 +194,12 @@ def test_repeated_red_flags_join_one_ticket(stack) -> None:
 
 # ------------------------------------------------------------------ CORS and credentials (11.5, low)
 
+
 def test_http_api_never_answers_cross_origin(stack) -> None:
     for method, path in (("GET", "/status"), ("OPTIONS", "/conversations/x/tracker"), ("OPTIONS", "/webhooks/rest/webhook")):
-        status, _, headers = post(f"{stack.rasa_url}{path}", None, {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}, method=method)
+        status, _, headers = post(
+            f"{stack.rasa_url}{path}", None, {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}, method=method
+        )
         assert "access-control-allow-origin" not in {k.lower() for k in headers}, (method, path, status)
 
 
@@ -218,6 +229,7 @@ def test_telemetry_is_off_in_the_rasa_process(stack) -> None:
 
 # ------------------------------------------------------------------ widget sessions (11.4)
 
+
 def test_a_widget_session_cannot_be_taken_over_by_naming_its_id(stack) -> None:
     owner, intruder = SioChat(stack.rasa_url), SioChat(stack.rasa_url)
     try:
@@ -236,6 +248,7 @@ def test_a_widget_session_cannot_be_taken_over_by_naming_its_id(stack) -> None:
 
 
 # ------------------------------------------------------------------ staff webhook (low)
+
 
 def test_staff_webhook_is_signed_by_default(stack, recorder) -> None:
     import hashlib

@@ -1,4 +1,5 @@
 """Shared helpers for the reliability tests (they all use the session `stack`)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -146,18 +147,27 @@ def whatsapp_signature(body: bytes, secret: str = WHATSAPP_APP_SECRET) -> str:
 def whatsapp_notification(wa_id: str, message: Dict[str, Any]) -> Dict[str, Any]:
     return {
         "object": "whatsapp_business_account",
-        "entry": [{"id": "0", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550000000", "phone_number_id": WHATSAPP_PHONE_NUMBER_ID},
-            "contacts": [{"profile": {"name": "Test"}, "wa_id": wa_id}],
-            "messages": [message],
-        }}]}],
+        "entry": [
+            {
+                "id": "0",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"display_phone_number": "15550000000", "phone_number_id": WHATSAPP_PHONE_NUMBER_ID},
+                            "contacts": [{"profile": {"name": "Test"}, "wa_id": wa_id}],
+                            "messages": [message],
+                        },
+                    }
+                ],
+            }
+        ],
     }
 
 
 def whatsapp_text(wa_id: str, text: Any, message_id: str) -> Dict[str, Any]:
-    return whatsapp_notification(wa_id, {"from": wa_id, "id": message_id, "timestamp": str(int(time.time())),
-                                         "type": "text", "text": {"body": text}})
+    return whatsapp_notification(wa_id, {"from": wa_id, "id": message_id, "timestamp": str(int(time.time())), "type": "text", "text": {"body": text}})
 
 
 def post_whatsapp(stack: Stack, body: bytes, signature: Optional[str] = "auto", timeout: float = 60.0) -> Tuple[int, bytes]:

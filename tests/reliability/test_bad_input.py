@@ -6,6 +6,7 @@ afterwards a normal question from a normal sender ("should I rest?") still gets
 its normal answer. Cases that fail today because of Rasa's stock channels are
 marked xfail(strict) with the exact cause: when they are fixed, the marker must go.
 """
+
 from __future__ import annotations
 
 import queue
@@ -16,16 +17,30 @@ import urllib.parse
 import urllib.request
 import uuid
 from http.cookiejar import CookieJar
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from tests.conftest import GRAPH_PATH, new_sender, rest_send
+from tests.conftest import new_sender, rest_send
 from tests.reliability.helpers import (
-    BIG_TEXT, LONG_ID, REST_ANSWER, REST_MORE, REST_QUESTION, ROOT, TEXT_CASES, assert_servers_alive, assert_still_answers,
-    dumps, graph_messages_to, graph_texts, is_clear_answer, post_whatsapp, raw_post, texts, wait_until,
-    whatsapp_notification, whatsapp_text,
+    LONG_ID,
+    REST_ANSWER,
+    REST_MORE,
+    REST_QUESTION,
+    ROOT,
+    TEXT_CASES,
+    assert_servers_alive,
+    assert_still_answers,
+    dumps,
+    graph_messages_to,
+    graph_texts,
+    is_clear_answer,
+    post_whatsapp,
+    raw_post,
+    texts,
+    wait_until,
+    whatsapp_notification,
+    whatsapp_text,
 )
 
 pytestmark = pytest.mark.stack
@@ -300,8 +315,10 @@ def test_socketio_long_session_id_conversation(stack, sio: SioChat, sio_delivers
 
 WHATSAPP_READY = (ROOT / "channels" / "whatsapp" / "__init__.py").exists() and "channels.whatsapp.WhatsAppInput" in CREDENTIALS
 needs_whatsapp = pytest.mark.skipif(
-    not WHATSAPP_READY, reason="WhatsApp channel not there yet (channels/whatsapp/ + channels.whatsapp.WhatsAppInput "
-                               "in credentials.yml): its bad-input cases are skipped")
+    not WHATSAPP_READY,
+    reason="WhatsApp channel not there yet (channels/whatsapp/ + channels.whatsapp.WhatsAppInput "
+    "in credentials.yml): its bad-input cases are skipped",
+)
 
 
 def wa_id() -> str:
@@ -322,8 +339,7 @@ def _whatsapp_still_answers(stack, recorder) -> None:
     who = wa_id()
     status, body = post_whatsapp(stack, dumps(whatsapp_text(who, REST_QUESTION, wamid())))
     assert status == 200, (status, body)
-    wait_until(lambda: any(REST_ANSWER.split("\n")[0] in t for t in graph_texts(graph_messages_to(recorder, who))),
-               timeout_s=30)
+    wait_until(lambda: any(REST_ANSWER.split("\n")[0] in t for t in graph_texts(graph_messages_to(recorder, who))), timeout_s=30)
     replies = graph_texts(graph_messages_to(recorder, who))
     assert any(REST_ANSWER.split("\n")[0] in t for t in replies), f"WhatsApp: {REST_QUESTION!r} not answered: {replies}"
     assert_still_answers(stack)
@@ -350,13 +366,13 @@ WA_BAD = {
     "missing_keys": lambda: b"{}",
     "entry_not_a_list": lambda: dumps({"object": "whatsapp_business_account", "entry": {"id": 1}}),
     "changes_garbage": lambda: dumps({"object": "whatsapp_business_account", "entry": [{"changes": [1, None, "x"]}]}),
-    "message_without_id": lambda: dumps(whatsapp_notification("447700900111", {"from": "447700900111", "type": "text",
-                                                                               "text": {"body": "hi"}})),
+    "message_without_id": lambda: dumps(whatsapp_notification("447700900111", {"from": "447700900111", "type": "text", "text": {"body": "hi"}})),
     "text_body_object": lambda: dumps(whatsapp_text(wa_id(), {"body": REST_QUESTION}, wamid())),
     "text_body_number": lambda: dumps(whatsapp_text(wa_id(), 12345, wamid())),
     "wa_id_10kb": lambda: dumps(whatsapp_text("4" * 10_240, REST_QUESTION, wamid())),
-    "unknown_type": lambda: dumps(whatsapp_notification("447700900112", {"from": "447700900112", "id": wamid(),
-                                                                         "type": "hologram", "hologram": {"x": 1}})),
+    "unknown_type": lambda: dumps(
+        whatsapp_notification("447700900112", {"from": "447700900112", "id": wamid(), "type": "hologram", "hologram": {"x": 1}})
+    ),
     "body_over_256kb": lambda: dumps(whatsapp_text(wa_id(), "x" * 300_000, wamid())),
 }
 
@@ -370,8 +386,14 @@ def test_whatsapp_bad_bodies(stack, recorder, case: str) -> None:
     _whatsapp_still_answers(stack, recorder)
 
 
-BAD_SIGNATURES = {"missing": None, "empty": "", "wrong_hmac": "sha256=" + "0" * 64, "sha1": "sha1=abc",
-                  "latin1_garbage": "sha256=\u00e9\u00e9", "10kb": "x" * 10_000}
+BAD_SIGNATURES = {
+    "missing": None,
+    "empty": "",
+    "wrong_hmac": "sha256=" + "0" * 64,
+    "sha1": "sha1=abc",
+    "latin1_garbage": "sha256=\u00e9\u00e9",
+    "10kb": "x" * 10_000,
+}
 
 
 @needs_whatsapp
@@ -442,8 +464,7 @@ CONSOLE_CASES = {
     "json_list_with_csrf_header": lambda tok: (b"[1, 2, 3]", {"Content-Type": "application/json", "X-CSRF-Token": tok}),
     "broken_multipart": lambda tok: (b"--xx\r\ngarbage", {"Content-Type": "multipart/form-data; boundary=xx"}),
     "empty_body": lambda tok: (b"", FORM),
-    "repeated_fields_and_bad_next": lambda tok: (f"csrf_token={tok}&username=a&username=b&password=c&next=//evil.example"
-                                                 .encode(), FORM),
+    "repeated_fields_and_bad_next": lambda tok: (f"csrf_token={tok}&username=a&username=b&password=c&next=//evil.example".encode(), FORM),
     "next_10kb": lambda tok: (_form(tok, username="nobody", password="x", next="/" + "n" * 10_240), FORM),
 }
 

@@ -1,6 +1,7 @@
 """Several messages from the same person at the same time (double taps, two
 tabs, a retry): Rasa's lock store must process them one after the other, in
 order, and the handoff state must stay consistent."""
+
 from __future__ import annotations
 
 import http.client
@@ -14,8 +15,16 @@ import pytest
 
 from tests.conftest import new_sender, rest_send
 from tests.reliability.helpers import (
-    ARTHRITIS_ANSWER, ARTHRITIS_QUESTION, RED_FLAG, REST_ANSWER, REST_QUESTION, has_safety_message, texts,
-    tickets_for, tracker, wait_until,
+    ARTHRITIS_ANSWER,
+    ARTHRITIS_QUESTION,
+    RED_FLAG,
+    REST_ANSWER,
+    REST_QUESTION,
+    has_safety_message,
+    texts,
+    tickets_for,
+    tracker,
+    wait_until,
 )
 
 pytestmark = pytest.mark.stack
@@ -88,7 +97,7 @@ def test_simultaneous_messages_are_processed_one_turn_at_a_time(stack) -> None:
         assert bots, f"{user!r} has no answer in the tracker: {t}"
         if user in expected:
             assert expected[user] in bots, f"{user!r} answered with {bots}: turns interleaved"
-    for (status, messages), text in zip(results, [REST_QUESTION, ARTHRITIS_QUESTION]):
+    for (_status, messages), text in zip(results, [REST_QUESTION, ARTHRITIS_QUESTION], strict=False):
         assert expected[text] in texts(messages), f"the request for {text!r} got {texts(messages)}"
 
 

@@ -3,6 +3,7 @@
 The validator is built once but must check responses exactly as Rasa does; the
 tracker database must really be in WAL mode in the running stack.
 """
+
 from __future__ import annotations
 
 import sqlite3

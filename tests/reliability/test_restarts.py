@@ -13,17 +13,29 @@ restored (`finally`), so the tests after these run against a complete stack.
   on. Whether the escalation that was in flight during the outage still becomes
   a ticket is tested below (the console's reconciler finishes it).
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import pytest
 
 from tests.conftest import new_sender, rest_send
 from tests.reliability.helpers import (
-    RED_FLAG, REST_ANSWER, REST_MORE, REST_QUESTION, crash, ensure_running, has_safety_message, running, texts,
-    tickets_for, tracker, user_texts, wait_until,
+    RED_FLAG,
+    REST_ANSWER,
+    REST_MORE,
+    REST_QUESTION,
+    crash,
+    ensure_running,
+    has_safety_message,
+    running,
+    texts,
+    tickets_for,
+    tracker,
+    user_texts,
+    wait_until,
 )
 
 pytestmark = pytest.mark.stack
@@ -100,8 +112,7 @@ def test_ticket_and_handoff_survive_a_rasa_server_crash(rasa_crash) -> None:
 
 @pytest.fixture(scope="module")
 def action_crash(stack) -> Dict[str, Any]:
-    seen: Dict[str, Any] = {"faq": new_sender("actdown-faq"), "flag": new_sender("actdown-flag"),
-                            "flag_before": new_sender("actdown-flag-before")}
+    seen: Dict[str, Any] = {"faq": new_sender("actdown-faq"), "flag": new_sender("actdown-flag"), "flag_before": new_sender("actdown-flag-before")}
     seen["faq_answer"] = texts(rest_send(stack, seen["faq"], REST_QUESTION))
     seen["flag_before_reply"] = rest_send(stack, seen["flag_before"], RED_FLAG)
     seen["tickets_before"] = [t.id for t in tickets_for(seen["flag_before"])]
@@ -116,8 +127,7 @@ def action_crash(stack) -> Dict[str, Any]:
         seen["after_flag"] = _send(stack, seen["flag"], "hello? is anyone there?")
         # the recovery path: the staff console's reconciler (console/reconcile.py, every RECONCILE_EVERY_S,
         # 1 s in tests) finishes the escalation: ticket, notification, handoff
-        wait_until(lambda: tickets_for(seen["flag"]) and tracker(stack, seen["flag"])["slots"].get("handoff_active"),
-                   timeout_s=20)
+        wait_until(lambda: tickets_for(seen["flag"]) and tracker(stack, seen["flag"])["slots"].get("handoff_active"), timeout_s=20)
         seen["tickets_after"] = [t.id for t in tickets_for(seen["flag"])]
         seen["flag_tracker_after"] = tracker(stack, seen["flag"])
         seen["tickets_before_after"] = [t.id for t in tickets_for(seen["flag_before"])]
@@ -156,5 +166,6 @@ def test_escalation_in_flight_during_the_outage_becomes_a_ticket(action_crash) -
     assert len(action_crash["tickets_after"]) == 1, (
         f"tickets for the red flag sent while the action server was down: during {action_crash['tickets_during']}, "
         f"after the next message {action_crash['tickets_after']}; handoff_active="
-        f"{action_crash['flag_tracker_after']['slots'].get('handoff_active')}")
+        f"{action_crash['flag_tracker_after']['slots'].get('handoff_active')}"
+    )
     assert action_crash["flag_tracker_after"]["slots"]["handoff_active"] is True

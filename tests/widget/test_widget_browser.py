@@ -3,6 +3,7 @@ servers of the session `stack` (demo site + widget, Rasa, action server).
 
 A screenshot per test goes to tests/artifacts/screenshots/<test name>.png.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Optional
+from typing import Any, Iterator, List, Optional
 
 import pytest
 
@@ -54,10 +55,19 @@ def start_chromium(profile_dir: str, width: int, height: int, mobile: bool = Fal
     opts = webdriver.ChromeOptions()
     opts.binary_location = str(CHROMIUM)
     for arg in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-        f"--user-data-dir={profile_dir}", f"--window-size={width},{height}", "--lang=en-GB",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-extensions",
+        f"--user-data-dir={profile_dir}",
+        f"--window-size={width},{height}",
+        "--lang=en-GB",
     ):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -112,7 +122,7 @@ def wait_for_log(driver: WebDriver, text: str, timeout: float = REPLY_TIMEOUT) -
     try:
         wait(driver, timeout).until(lambda d: text.lower() in log_text(d).lower())
     except TimeoutException:
-        raise AssertionError(f"{text!r} did not appear in the chat within {timeout}s; the chat shows:\n{log_text(driver)}")
+        raise AssertionError(f"{text!r} did not appear in the chat within {timeout}s; the chat shows:\n{log_text(driver)}") from None
 
 
 def open_widget(driver: WebDriver, url: str) -> None:
@@ -127,7 +137,7 @@ def wait_for_greeting(driver: WebDriver) -> None:
     try:
         wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".rsw-log .rsw-choice:not([disabled])"))
     except TimeoutException:
-        raise AssertionError(f"no greeting buttons; the chat shows:\n{log_text(driver)}")
+        raise AssertionError(f"no greeting buttons; the chat shows:\n{log_text(driver)}") from None
 
 
 def send_with_button(driver: WebDriver, text: str) -> None:
@@ -148,10 +158,7 @@ def stored_state(driver: WebDriver) -> dict:
 
 def console_errors(driver: WebDriver) -> List[str]:
     ignored = ("favicon.ico", ".map")
-    return [
-        e["message"] for e in driver.get_log("browser")
-        if e["level"] == "SEVERE" and not any(i in e["message"] for i in ignored)
-    ]
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE" and not any(i in e["message"] for i in ignored)]
 
 
 def watch_typing_indicator(driver: WebDriver) -> None:
@@ -248,7 +255,7 @@ def test_red_flag_message_is_shown_as_urgent(stack: Stack, driver: WebDriver) ->
             f"The model parses the message as intent {parsed.get('intent', {}).get('name')!r}, entities {entities}: "
             "if that is not report_red_flag with a red_flag entity, check that models/facet-assistant.tar.gz was "
             "trained with config.yml (RedFlagEntityDetector)."
-        )
+        ) from None
 
     assert urgent.get_attribute("role") == "alert"
     assert urgent.get_attribute("data-urgency") == "emergency"
@@ -283,8 +290,9 @@ def test_reload_restores_the_conversation(stack: Stack, driver: WebDriver) -> No
     # "Tell me more" / "Talk to a person" (the newest message) stay usable
     enabled = driver.find_elements(By.CSS_SELECTOR, ".rsw-log .rsw-choice:not([disabled])")
     newest = bot_messages(driver)[-1].find_elements(By.CSS_SELECTOR, ".rsw-choice")
-    assert [b.text for b in enabled] == [b.text for b in newest] == ["Tell me more", "Talk to a person"], \
-        "buttons of answered messages stay disabled after a reload"
+    assert (
+        [b.text for b in enabled] == [b.text for b in newest] == ["Tell me more", "Talk to a person"]
+    ), "buttons of answered messages stay disabled after a reload"
     assert all(b in newest for b in enabled)
 
     # the same Rasa conversation continues
@@ -363,7 +371,7 @@ def test_keyboard_only(stack: Stack, driver: WebDriver) -> None:
     # markup typed by a person is shown as text, never parsed
     count = len(bot_messages(driver))
     keys.send_keys('<img src=x onerror="window.__xss=1"><b>bold</b>', Keys.ENTER).perform()
-    wait_for_log(driver, '<b>bold</b>')
+    wait_for_log(driver, "<b>bold</b>")
     assert not driver.find_elements(By.CSS_SELECTOR, ".rsw-log img, .rsw-log b")
     assert driver.execute_script("return window.__xss === undefined")
     wait(driver).until(lambda d: len(bot_messages(d)) > count)  # the reply to it, before the next question
@@ -460,9 +468,11 @@ def offline_site(stack: Stack) -> Iterator[Any]:
     forwarder = TcpForwarder(stack.rasa_port)
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "widget.serve", "--host", "127.0.0.1", "--port", str(port),
-         "--rasa-url", f"http://127.0.0.1:{forwarder.port}"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "widget.serve", "--host", "127.0.0.1", "--port", str(port), "--rasa-url", f"http://127.0.0.1:{forwarder.port}"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/health", 60, proc)
@@ -506,8 +516,9 @@ def test_staff_reply_reaches_the_page(stack: Stack, driver: WebDriver) -> None:
     session_id = stored_state(driver)["sessionId"]
 
     event = {"event": "bot", "text": "Hello, this is Sam from the clinic.", "metadata": {"staff_reply": True, "staff": "Sam"}}
-    rasa_api(stack, "POST", f"/conversations/{session_id}/tracker/events?include_events=NONE"
-             "&output_channel=latest&execute_side_effects=true", [event])
+    rasa_api(
+        stack, "POST", f"/conversations/{session_id}/tracker/events?include_events=NONE" "&output_channel=latest&execute_side_effects=true", [event]
+    )
     wait_for_log(driver, "Hello, this is Sam from the clinic.", timeout=30)
     staff = driver.find_element(By.CSS_SELECTOR, ".rsw-log .rsw-msg-staff")
     assert "Sam, clinic team" in staff.text
@@ -517,7 +528,9 @@ def test_staff_reply_reaches_the_page(stack: Stack, driver: WebDriver) -> None:
 def test_weak_evidence_check_offers_quick_replies_and_no_carries_on(stack: Stack, driver: WebDriver) -> None:
     from tests.e2e.test_safety_decision_rest import WEAK_CANDIDATES
 
-    checked = [t for t in WEAK_CANDIDATES if (rasa_api(stack, "POST", "/model/parse", {"text": t}).get("safety_decision") or {}).get("action") == "check"]
+    checked = [
+        t for t in WEAK_CANDIDATES if (rasa_api(stack, "POST", "/model/parse", {"text": t}).get("safety_decision") or {}).get("action") == "check"
+    ]
     assert checked, f"the model checks none of {WEAK_CANDIDATES}"
     open_widget(driver, stack.widget_url + "/")
     wait_for_greeting(driver)

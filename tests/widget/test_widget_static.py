@@ -1,5 +1,6 @@
 """Fast checks of the widget without a trained model or a browser: the vendored
 file, the demo server's headers and page, and the socket.io output channel."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,7 +44,9 @@ def demo_server() -> Iterator[Tuple[str, str]]:
     port, rasa_url = free_port(), "http://127.0.0.1:5999"
     proc = subprocess.Popen(
         [sys.executable, "-m", "widget.serve", "--host", "127.0.0.1", "--port", str(port), "--rasa-url", rasa_url],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -112,7 +115,10 @@ def test_only_widget_files_are_served(demo_server: Tuple[str, str], path: str) -
 def test_rejects_a_rasa_url_that_is_not_http() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "widget.serve", "--port", "0", "--rasa-url", "javascript:alert(1)"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2 and "http(s) URL" in proc.stderr
 
@@ -132,7 +138,12 @@ RED_FLAG_RESPONSE = {  # BotUttered.message() of a safety response (domain/safet
     "text": "Please call 999 now or go to A&E. Don't wait for a reply from us.",
     "metadata": {"urgency": "emergency"},
     "utter_action": "utter_red_flag_safety",
-    "buttons": None, "quick_replies": None, "image": None, "attachment": None, "elements": None, "custom": None,
+    "buttons": None,
+    "quick_replies": None,
+    "image": None,
+    "attachment": None,
+    "elements": None,
+    "custom": None,
 }
 
 
@@ -147,8 +158,13 @@ def safety_messages() -> Dict[str, Dict[str, Any]]:
 
     domain = Domain.load(str(ROOT / "domain"))
     nlg = TemplatedNaturalLanguageGenerator(domain.responses)
-    numbers = {"emergency_number": "999", "emergency_department": "A&E", "urgent_advice": "NHS 111",
-               "crisis_line": "Samaritans on 116 123", "crisis_contacts": "Samaritans on 116 123"}
+    numbers = {
+        "emergency_number": "999",
+        "emergency_department": "A&E",
+        "urgent_advice": "NHS 111",
+        "crisis_line": "Samaritans on 116 123",
+        "crisis_contacts": "Samaritans on 116 123",
+    }
     # emergency advice is also worded per category (a stroke: call, don't drive; ...)
     category = {"emergency": "cauda_equina", "urgent": "severe_worsening_pain", "crisis": "self_harm", None: None}
     out = {}
@@ -169,9 +185,14 @@ def test_rasa_carries_the_safety_urgency_in_metadata_to_the_output_channel() -> 
 
     messages = safety_messages()
     assert {key: message_urgency(m) for key, m in messages.items()} == {
-        "emergency/self": "emergency", "emergency/other": "emergency", "urgent/self": "urgent",
-        "urgent/other": "urgent", "crisis/self": "crisis", "crisis/other": "crisis",
-        "None/self": "urgent", "None/other": "urgent",  # no category: the broad advice
+        "emergency/self": "emergency",
+        "emergency/other": "emergency",
+        "urgent/self": "urgent",
+        "urgent/other": "urgent",
+        "crisis/self": "crisis",
+        "crisis/other": "crisis",
+        "None/self": "urgent",
+        "None/other": "urgent",  # no category: the broad advice
     }
     assert all(m["text"] and not m.get("custom") for m in messages.values())
 
@@ -194,15 +215,24 @@ def test_widget_output_sends_text_custom_metadata_and_buttons_together() -> None
     sio = FakeSio()
     out = WidgetSocketIOOutput(sio, "bot_uttered")
     asyncio.run(out.send_response("room-1", copy.deepcopy(RED_FLAG_RESPONSE)))
-    asyncio.run(out.send_response("room-1", {
-        "text": "Para one.\n\nPara two.", "metadata": {"topic": "should_i_rest"},
-        "buttons": [{"title": "Should I rest?", "payload": '/choose_faq{"faq_topic":"should_i_rest"}'}],
-    }))
+    asyncio.run(
+        out.send_response(
+            "room-1",
+            {
+                "text": "Para one.\n\nPara two.",
+                "metadata": {"topic": "should_i_rest"},
+                "buttons": [{"title": "Should I rest?", "payload": '/choose_faq{"faq_topic":"should_i_rest"}'}],
+            },
+        )
+    )
     asyncio.run(out.send_custom_json("room-1", {"kind": "card"}))
     assert [args[1] for args, _ in sio.emitted] == [
         {"text": RED_FLAG_RESPONSE["text"], "metadata": {"urgency": "emergency"}},
-        {"text": "Para one.\n\nPara two.", "metadata": {"topic": "should_i_rest"},
-         "quick_replies": [{"content_type": "text", "title": "Should I rest?", "payload": '/choose_faq{"faq_topic":"should_i_rest"}'}]},
+        {
+            "text": "Para one.\n\nPara two.",
+            "metadata": {"topic": "should_i_rest"},
+            "quick_replies": [{"content_type": "text", "title": "Should I rest?", "payload": '/choose_faq{"faq_topic":"should_i_rest"}'}],
+        },
         {"custom": {"kind": "card"}},
     ]
     assert all(kw == {"room": "room-1"} for _, kw in sio.emitted)
@@ -301,6 +331,7 @@ def test_stock_socketio_channel_never_joins_the_session_room() -> None:
     with pytest.warns(RuntimeWarning, match="never awaited"):
         asyncio.run(channel.sio.handlers["/"]["session_request"]("sid-1", {"session_id": "abc"}))
         import gc
+
         gc.collect()
     assert fake.rooms == [], "Rasa now awaits enter_room: the stock channel may be usable again"
 
@@ -309,6 +340,16 @@ def test_widget_output_passes_on_who_wrote_a_staff_reply() -> None:
     from widget.rasa_channel import widget_message
 
     # BotUttered.message() of {"event": "bot", "text": ..., "metadata": {...}} posted by clinic_bot.rasa_api
-    message = {"text": "Hello, this is Sam.", "staff_reply": True, "staff": "Sam", "timestamp": 1.0,
-               "custom": None, "buttons": None, "quick_replies": None, "image": None, "attachment": None, "elements": None}
+    message = {
+        "text": "Hello, this is Sam.",
+        "staff_reply": True,
+        "staff": "Sam",
+        "timestamp": 1.0,
+        "custom": None,
+        "buttons": None,
+        "quick_replies": None,
+        "image": None,
+        "attachment": None,
+        "elements": None,
+    }
     assert widget_message(message) == {"text": "Hello, this is Sam.", "metadata": {"staff_reply": True, "staff": "Sam"}}

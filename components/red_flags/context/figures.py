@@ -1,4 +1,5 @@
 """Figures of speech built on red-flag words ("paralysed with fear", "dead tired")."""
+
 from __future__ import annotations
 
 from typing import List

@@ -1,4 +1,5 @@
 """Hypotheticals and general questions: "what if I get numbness?", "can facet pain cause a stroke?"."""
+
 from __future__ import annotations
 
 from typing import List

@@ -3,6 +3,7 @@
 Hedged wording counts as a report: a hedge before the match switches the
 denial check off, and the detection is marked `hedged`.
 """
+
 from __future__ import annotations
 
 from typing import List, Optional
@@ -53,12 +54,7 @@ def _denied_before(k: Knowledge, sent: Sentence, m: Match) -> bool:
 def _breaks_scope(k: Knowledge, sent: Sentence, p: int) -> bool:
     """A new subject, verb or conjunction that ends a negation's reach."""
     first = sent.norms[p].split(" ")[0]
-    return (
-        first in k.neg_terminators
-        or first in k.neg_subject_breakers
-        or first in k.neg_scope_breakers
-        or sent.lemmas[p] in k.neg_scope_breakers
-    )
+    return first in k.neg_terminators or first in k.neg_subject_breakers or first in k.neg_scope_breakers or sent.lemmas[p] in k.neg_scope_breakers
 
 
 def _denied_after(k: Knowledge, sents: List[Sentence], sent: Sentence, m: Match) -> bool:

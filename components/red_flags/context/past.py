@@ -1,4 +1,5 @@
 """Past and resolved: "I had a fall ten years ago", "numbness last year but it went away"."""
+
 from __future__ import annotations
 
 from typing import List, Optional
@@ -34,13 +35,10 @@ def is_past_resolved(k: Knowledge, sents: List[Sentence], sent: Sentence, m: Mat
         return True
     # "a dark time eight years ago and had thoughts of ...": a long-ago cue earlier
     # in the sentence covers a later clause told in the past tense
-    if in_clause(sent.cue_spans("past_verb", k.past_verb)) and any(
-        sp[0] < c_start for sp in sent.cue_spans("past_strong", k.past_strong)
-    ):
+    if in_clause(sent.cue_spans("past_verb", k.past_verb)) and any(sp[0] < c_start for sp in sent.cue_spans("past_strong", k.past_strong)):
         return True
     resolved = [
-        sp for sp in sent.cue_spans("resolution", k.resolution)
-        if sp[0] >= m.end or (sp[0] >= c_start and sp[0] >= m.start and sp[1] > m.end)
+        sp for sp in sent.cue_spans("resolution", k.resolution) if sp[0] >= m.end or (sp[0] >= c_start and sp[0] >= m.start and sp[1] > m.end)
     ]
     if not resolved and nxt is not None:
         nres = nxt.cue_spans("resolution", k.resolution)

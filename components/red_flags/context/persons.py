@@ -1,4 +1,5 @@
 """Whose sign is it: the writer's, someone else's history, or a carer's report of now."""
+
 from __future__ import annotations
 
 from typing import Iterable, List, Optional
@@ -87,7 +88,7 @@ def other_person_reason(k: Knowledge, sent: Sentence, m: Match, asking_for_other
 
 
 def _carried_over_subject(sent: Sentence, m: Match, refs: List[PersonRef]) -> Optional[str]:
-    """"other" when the nearest earlier clause with a person opens with someone else
+    """ "other" when the nearest earlier clause with a person opens with someone else
     ("my dad ..."), who is then the subject of the match's clause too."""
     cid = sent.clause_of[m.start]
     for prev in range(cid - 1, -1, -1):
