@@ -22,7 +22,7 @@ export PYTHONPATH := $(CURDIR)
 run: model
 	@bash scripts/run.sh
 
-test: model
+test: lint model
 	@bash scripts/test.sh
 
 venv: $(VENV)/.lock.sha256

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check, in order: data validation, pytest (unit, component, data, real
-# servers, browser), and Rasa's own end-to-end test stories. Called by `make test`.
+# servers, browser), and Rasa's own end-to-end test stories. Called by `make test`
+# (after `make lint`: ruff and mypy on the project's own code).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD"
