@@ -11,10 +11,7 @@ import json
 import math
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from datetime import time as dtime
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
-from urllib.parse import urlencode
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -25,6 +22,7 @@ from clinic_bot.tickets import STATUSES, Ticket, TicketStore
 from console.refs import REF_RE, conversation_ref
 from console.repositories.events import event_data, has_events_table, in_time_range
 from console.repositories.events import events_table as ev
+from console.repositories.filters import Filters
 from console.repositories.messages import (
     CORE_FALLBACK_ACTION,
     HANDOFF_SLOT,
@@ -39,69 +37,6 @@ CHUNK = 500
 # A staff reply's event is stamped just before the channel sends it (retries included, a send
 # ends within a minute): a failure belongs to the last staff reply stamped that long before.
 DELIVERY_MATCH_S = 60.0
-
-
-@dataclass
-class Filters:
-    channel: str = ""
-    date_from: Optional[date] = None
-    date_to: Optional[date] = None
-    escalated: str = ""  # "" any | "yes" | "no"
-    unanswered: str = ""  # "" any | "yes" | "no"
-    q: str = ""
-    page: int = 1
-
-    @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> "Filters":
-        def one(name: str) -> str:
-            value = args.get(name)
-            if isinstance(value, list):
-                value = value[0] if value else ""
-            return str(value or "").strip()
-
-        def day(name: str) -> Optional[date]:
-            try:
-                return date.fromisoformat(one(name)) if one(name) else None
-            except ValueError:
-                return None
-
-        try:
-            page = max(1, int(one("page") or 1))
-        except ValueError:
-            page = 1
-        tri = lambda v: v if v in ("yes", "no") else ""  # noqa: E731
-        return cls(
-            channel=one("channel")[:64],
-            date_from=day("from"),
-            date_to=day("to"),
-            escalated=tri(one("escalated")),
-            unanswered=tri(one("unanswered")),
-            q=one("q")[:200],
-            page=page,
-        )
-
-    def query(self, **override: Any) -> str:
-        values = {
-            "channel": self.channel,
-            "from": self.date_from.isoformat() if self.date_from else "",
-            "to": self.date_to.isoformat() if self.date_to else "",
-            "escalated": self.escalated,
-            "unanswered": self.unanswered,
-            "q": self.q,
-            "page": self.page if self.page > 1 else "",
-        }
-        values.update(override)
-        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
-
-    def time_range(self, tz: ZoneInfo) -> Tuple[Optional[float], Optional[float]]:
-        """[start, end) in epoch seconds; dates are the clinic's local days, `to` inclusive."""
-        start = datetime.combine(self.date_from, dtime.min, tz).timestamp() if self.date_from else None
-        end = datetime.combine(self.date_to + timedelta(days=1), dtime.min, tz).timestamp() if self.date_to else None
-        return start, end
-
-    @property
-    def active(self) -> bool:
-        return bool(self.channel or self.date_from or self.date_to or self.escalated or self.unanswered or self.q)
 
 
 @dataclass

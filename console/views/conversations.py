@@ -12,7 +12,7 @@ from sanic.response import HTTPResponse
 
 from clinic_bot.rasa_api import RasaApi, RasaApiError
 from console.exports import EVENT_COLUMNS, event_rows, to_csv, to_jsonl
-from console.repositories.conversations import Filters
+from console.repositories.filters import Filters
 from console.views.util import form_value, sender_for
 from console.web import (
     attachment,

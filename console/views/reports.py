@@ -8,7 +8,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from console.exports import UNANSWERED_COLUMNS, nlu_yaml_stub, to_csv, unanswered_rows
-from console.repositories.conversations import Filters
+from console.repositories.filters import Filters
 from console.repositories.unanswered import group_unanswered
 from console.web import attachment, client_ip, data_endpoint, masker_for, render_page, requires, run_sync, services
 

@@ -16,8 +16,9 @@ from clinic_bot.db import get_engine
 from clinic_bot.tickets import TicketStore
 from console.exports import EVENT_COLUMNS, event_rows, nlu_yaml_stub, safe_cell, to_csv, to_jsonl
 from console.masking import Masker
-from console.repositories.conversations import ConversationRepository, Filters
+from console.repositories.conversations import ConversationRepository
 from console.repositories.events import tracker_engine
+from console.repositories.filters import Filters
 from console.repositories.unanswered import group_unanswered, normalise
 from tests.console.conftest import SECRET, seed_red_flag_conversation
 
