@@ -47,6 +47,29 @@ def level(name: str, turns: int, conv: int, tps: float, p: Tuple[Optional[float]
     return {"summary": summary, "latencies_ms": latencies(p50, p95) if p50 and p95 else []}
 
 
+def safety(sent: int, escalated: int, others: int, texts: Tuple[str, ...] = ()) -> Dict[str, Any]:
+    """A level's red flags sent and escalated, and the other turns escalated (with their texts)."""
+    return {"red_flags_sent": sent, "red_flags_escalated": escalated, "unexpected_escalations": others, "unexpected_escalation_texts": list(texts)}
+
+
+PROJECT_ESCALATED = (
+    "my husband's injection has done absolutely nothing, what can we try next",
+    "my wife can walk fine but coming down the hill from the shops she's in agony, why would that be",
+)
+BASELINE_ESCALATED = (
+    "How might I keep this from troubling me again?",
+    "Is better I stay lying and not move?",
+    "Please, I want understand more about this",
+    "Thank you ever so much, you've been very kind",
+    "got any moves i can do on the living room floor",
+    "keep it coming",
+    "my husband's injection has done absolutely nothing, what can we try next",
+    "roughly when will dad be comfortable again",
+    "until what time can I come in on thursdays",
+    "you've been a great help, I'm much obliged",
+)
+
+
 def memory(mb: float, growth: float = 0.0, minutes: float = 1.0) -> Dict[str, Any]:
     n = int(minutes * 60)
     series = [(float(t), round(mb * (1 + growth * t / max(1, n - 1)), 1)) for t in range(n)]
@@ -111,70 +134,14 @@ def quick_run() -> Dict[str, Any]:
             "project": {
                 "c1": level("c1", 20, 4, 0.459, (49.3, 74.2, 144.9, 162.6), 51.0),
                 "c10": level("c10", 71, 13, 4.815, (53.0, 105.7, 138.6, 159.0), 52.0),
-                "c50": level(
-                    "c50",
-                    324,
-                    80,
-                    21.36,
-                    (206.4, 1139.1, 1834.1, 2172.0),
-                    45.6,
-                    red_flags_sent=22,
-                    red_flags_escalated=22,
-                    unexpected_escalations=3,
-                    unexpected_escalation_texts=[
-                        "my husband's injection has done absolutely nothing, what can we try next",
-                        "my wife can walk fine but coming down the hill from the shops she's in agony, why would that be",
-                    ],
-                ),
-                "saturation": level(
-                    "saturation",
-                    278,
-                    49,
-                    27.362,
-                    (331.0, 755.2, 1104.5, 1262.6),
-                    39.3,
-                    red_flags_sent=16,
-                    red_flags_escalated=16,
-                    unexpected_escalations=1,
-                ),
+                "c50": level("c50", 324, 80, 21.36, (206.4, 1139.1, 1834.1, 2172.0), 45.6, **safety(22, 22, 3, PROJECT_ESCALATED)),
+                "saturation": level("saturation", 278, 49, 27.362, (331.0, 755.2, 1104.5, 1262.6), 39.3, **safety(16, 16, 1)),
             },
             "baseline": {
-                "c1": level("c1", 20, 4, 0.48, (42.0, 60.0, 64.9, 66.1), 42.5, unexpected_escalations=2),
-                "c10": level("c10", 73, 19, 4.915, (38.9, 74.2, 115.0, 116.4), 37.1, red_flags_escalated=1, unexpected_escalations=6),
-                "c50": level(
-                    "c50",
-                    359,
-                    93,
-                    23.868,
-                    (49.4, 171.7, 318.7, 330.9),
-                    29.4,
-                    red_flags_sent=22,
-                    red_flags_escalated=20,
-                    unexpected_escalations=15,
-                    unexpected_escalation_texts=[
-                        "How might I keep this from troubling me again?",
-                        "Is better I stay lying and not move?",
-                        "Please, I want understand more about this",
-                        "Thank you ever so much, you've been very kind",
-                        "got any moves i can do on the living room floor",
-                        "keep it coming",
-                        "my husband's injection has done absolutely nothing, what can we try next",
-                        "roughly when will dad be comfortable again",
-                        "until what time can I come in on thursdays",
-                        "you've been a great help, I'm much obliged",
-                    ],
-                ),
-                "saturation": level(
-                    "saturation",
-                    416,
-                    75,
-                    40.973,
-                    (193.4, 516.5, 630.8, 741.2),
-                    25.3,
-                    red_flags_sent=23,
-                    red_flags_escalated=18,
-                    unexpected_escalations=21,
-                ),
+                "c1": level("c1", 20, 4, 0.48, (42.0, 60.0, 64.9, 66.1), 42.5, **safety(2, 2, 2)),
+                "c10": level("c10", 73, 19, 4.915, (38.9, 74.2, 115.0, 116.4), 37.1, **safety(2, 1, 6)),
+                "c50": level("c50", 359, 93, 23.868, (49.4, 171.7, 318.7, 330.9), 29.4, **safety(22, 20, 15, BASELINE_ESCALATED)),
+                "saturation": level("saturation", 416, 75, 40.973, (193.4, 516.5, 630.8, 741.2), 25.3, **safety(23, 18, 21)),
             },
         },
         "peak_rss_mb": {"project": {"rasa server": 1490.0, "action server": 120.2}, "baseline": {"rasa server": 1390.0, "action server": 120.6}},
