@@ -1,14 +1,20 @@
-"""bench/report.py and bench/loadgen.py: the verdicts and figures the benchmark report states.
+"""bench/report/: the verdicts and figures the benchmark report states, and the page.
 
 The benchmark itself is `make bench` (too long for `make test`); these tests pin the
-arithmetic and the target rules it reports with, on hand-made results."""
+target rules it reports with, and render the page from hand-made results."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict
 
-from bench.loadgen import LevelResult, TurnResult, percentile
-from bench.report import ablation_section, verdicts
+import pytest
+
+import bench.report.charts as charts_module
+from bench.report import write_report
+from bench.report.comparison import ablation_section
+from bench.report.verdicts import verdicts
+from tests.bench.sample_results import SAMPLES, quick_run
 
 
 def summary(**kw: Any) -> Dict[str, Any]:
@@ -73,22 +79,37 @@ def test_ablation_section_shows_ratios() -> None:
     assert ablation_section({}) == []
 
 
-def test_percentile_interpolates_like_numpy() -> None:
-    assert percentile([10, 20, 30, 40], 50) == 25.0
-    assert percentile([10, 20, 30, 40], 95) == 38.5
-    assert percentile([], 95) is None
+@pytest.fixture
+def chart_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Charts drawn into a temporary folder, not over reports/bench/."""
+    monkeypatch.setattr(charts_module, "CHART_DIR", tmp_path / "charts")
+    return tmp_path / "charts"
 
 
-def test_level_summary_counts_errors_timeouts_and_escalations() -> None:
-    lvl = LevelResult("c10", 10, 60, (1, 3), wall_s=10.0)
-    lvl.turns = [
-        TurnResult(0, 0.05, "faq", "ok"),
-        TurnResult(0, 0.07, "red_flag", "ok", escalated=True),
-        TurnResult(0, 10.0, "faq", "timeout"),
-        TurnResult(0, 0.01, "faq", "http_error", 500),
-        TurnResult(0, 0.06, "faq", "ok", empty=True),
-    ]
-    s = lvl.summary()
-    assert (s["ok"], s["errors"], s["timeouts"], s["empty_replies"]) == (3, 1, 1, 1)
-    assert (s["red_flags_sent"], s["red_flags_escalated"]) == (1, 1)
-    assert s["throughput_tps"] == 0.3
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
+def test_the_page_renders_every_section_the_results_allow(sample: str, chart_dir: Path, tmp_path: Path) -> None:
+    results = SAMPLES[sample]()
+    out = tmp_path / "benchmark.md"
+    vs = write_report(results, out)
+    text = out.read_text()
+    assert len(vs) == (3 if "soak" in results else 2)
+    for v in vs:
+        assert f"| {v['target']} | {v['measured']} |" in text
+    for heading in ("## Targets", "## This project vs Rasa's default pipeline", "## Load levels in detail", "## Machine and conditions", "## Method"):
+        assert heading in text
+    assert ("## Soak" in text) == ("soak" in results)
+    assert ("## What the runtime fixes are worth" in text) == ("ablation" in results)
+    drawn = {"latency_levels.png", "throughput.png", "latency_cdf_c10.png", "startup_training.png"} | (
+        {"soak_memory.png"} if "soak" in results else set()
+    )
+    assert {p.name for p in chart_dir.iterdir()} == drawn
+
+
+def test_the_quick_run_renders_the_figures_of_the_committed_report(chart_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "benchmark.md"
+    write_report(quick_run(), out)
+    text = out.read_text()
+    assert "| turn latency p95, 10 conv. | 105.7 ms | 74.2 ms | 1.42× |" in text
+    assert "| training time (`rasa train`, empty cache) | 16.0 min | 4.4 min | 3.61× |" in text
+    assert "| peak RSS, rasa server (process tree, sampled every 1 s) | 1,490 MB | 1,390 MB | 1.07× |" in text
+    assert "| action server | 120 MB | 120 MB | +0.0% | 120 MB |" in text
