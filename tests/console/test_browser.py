@@ -14,6 +14,7 @@ from typing import Iterator, List, Tuple
 import pytest
 
 from console.refs import conversation_ref
+from tests.browser import CHROMEDRIVER, chromium_options
 from tests.conftest import new_sender, rasa_api, rest_send
 from tests.console.conftest import PASSWORD, Client
 from tests.console.routes import PUBLIC, concrete_routes
@@ -48,29 +49,14 @@ def accounts(stack) -> dict:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory) -> Iterator[Tuple[object, Path]]:
     from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
 
     tmp = tmp_path_factory.mktemp("chromium")
     downloads = tmp / "downloads"
     downloads.mkdir()
-    opts = Options()
-    opts.binary_location = "/usr/bin/chromium"
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp / 'profile'}",
-        "--window-size=1400,1000",
-    ):
-        opts.add_argument(arg)
+    opts = chromium_options(tmp / "profile", 1400, 1000)
     opts.add_experimental_option("prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
     driver.set_page_load_timeout(60)
     driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

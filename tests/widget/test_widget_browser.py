@@ -20,13 +20,12 @@ from typing import Any, Iterator, List, Optional
 import pytest
 
 from clinic_bot.launcher import Stack, free_port, wait_http
+from tests.browser import CHROMEDRIVER, CHROMIUM, chromium_options
 from tests.conftest import rasa_api
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
 REPLY_TIMEOUT = 90  # seconds; the first turn after start-up is the slowest
 
@@ -52,24 +51,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 # --------------------------------------------------------------- browser ---
 def start_chromium(profile_dir: str, width: int, height: int, mobile: bool = False) -> WebDriver:
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--disable-extensions",
-        f"--user-data-dir={profile_dir}",
-        f"--window-size={width},{height}",
-        "--lang=en-GB",
-    ):
-        opts.add_argument(arg)
+    opts = chromium_options(profile_dir, width, height, "--lang=en-GB")
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=opts)
     driver.execute_cdp_cmd(
