@@ -94,7 +94,9 @@ class ActionFaqMore(Action):
             dispatcher.utter_message(response="utter_more_without_topic")
             return []
         text = fill(more, fill_values(tracker))
-        dispatcher.utter_message(text=text, buttons=[HUMAN_BUTTON], metadata={"topic": topic, "sources": ((response or {}).get("metadata") or {}).get("sources", [])})
+        dispatcher.utter_message(
+            text=text, buttons=[HUMAN_BUTTON], metadata={"topic": topic, "sources": ((response or {}).get("metadata") or {}).get("sources", [])}
+        )
         return [SlotSet(names.SLOT_LAST_TOPIC, topic)]
 
 

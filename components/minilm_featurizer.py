@@ -13,6 +13,7 @@ feature is the normalised sum of the whole message's vector and the vector of
 its question sentence (components/question_focus.py), the same in training and
 at run time, so a long story does not drown the question.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Text, Tuple, Type
 
 import numpy as np
-
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -63,9 +63,7 @@ class _Encoder:
 
         @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)] * 3)
         def encode(input_ids, attention_mask, token_type_ids):
-            return model(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, training=False
-            ).last_hidden_state
+            return model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, training=False).last_hidden_state
 
         self._model = model
         self._encode = encode
@@ -81,9 +79,7 @@ class _Encoder:
 
     def embed(self, texts: List[str]) -> Tuple[np.ndarray, np.ndarray, List[List[Tuple[int, int]]]]:
         """Word-piece vectors, attention mask and character offsets for a batch."""
-        enc = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.max_length, return_offsets_mapping=True, return_tensors="np"
-        )
+        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_offsets_mapping=True, return_tensors="np")
         hidden = self._encode(
             enc["input_ids"].astype(np.int32), enc["attention_mask"].astype(np.int32), enc["token_type_ids"].astype(np.int32)
         ).numpy()

@@ -5,6 +5,7 @@ the end (or in the middle). Encoding the whole message dilutes the question
 with the story, so the MiniLM featurizer also encodes the sentence picked here
 and combines the two. Pure Python, no Rasa import, so it is easy to test.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,7 @@ def is_question(sentence: str) -> bool:
     if "?" in sentence:
         return True
     m = _FIRST_WORD.match(sentence.lower().lstrip("-*• \"'"))
-    return bool(m) and m.group(0).replace("'", "") in _QUESTION_STARTERS
+    return m is not None and m.group(0).replace("'", "") in _QUESTION_STARTERS
 
 
 def focus_sentence(text: str) -> Optional[str]:
