@@ -157,7 +157,7 @@ def evaluate(items: Sequence[Dict[str, Any]], preds: Sequence[Prediction]) -> Di
             neg_total += 1
             if escalated:
                 neg_fired += 1
-                for c in set(cats) or {"(unspecified)"}:
+                for c in sorted(set(cats)) or ["(unspecified)"]:
                     fp_by_cat[c] += 1
                 false_escalations.append({"text": item["text"], "kind": kind, "got": cats, **info})
 

@@ -260,8 +260,12 @@ def test_reception_sees_phone_numbers_masked(stack, accounts, browser):
     from selenium.webdriver.common.by import By
 
     driver, _ = browser
-    phone = "4477009" + str(uuid.uuid4().int)[:5]  # a WhatsApp-style sender id, through the REST channel
-    rest_send(stack, phone, RED_FLAG + ". Call me back on 07700 900123")
+    from tests.channels.test_whatsapp_e2e import notification, post_webhook, text_message
+
+    phone = "4477009" + str(uuid.uuid4().int)[:5]  # a real WhatsApp conversation (REST refuses phone-number ids)
+    assert post_webhook(stack, notification(phone, text_message(phone, RED_FLAG + ". Call me back on 07700 900123"))) == 200
+    escalated = lambda d: any(e.get("event") == "slot" and e.get("name") == "handoff_active" and e.get("value") for e in tracker_events(stack, phone))  # noqa: E731
+    wait_for(driver, escalated, what="the WhatsApp red flag's escalation", timeout=90)
     login(driver, stack, accounts["reception"])
     text = body_text(driver)
     assert phone not in text and "07700 900123" not in text
