@@ -49,6 +49,7 @@ DEMO_SERVICE = "website demo + widget"
 HANDOFF_START = "I've alerted the clinic team"  # utter_handoff_started, which ends "follow the advice above."
 YES_NOW = "Yes, this is happening now"  # utter_red_flag_check's first button
 GREETING = "Hello! Ask me anything about facet joint pain"  # utter_greet
+DISCLAIMER = f"In an emergency, call {load_profile().locale.emergency_number}."  # utter_disclaimer, at session start
 
 from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -152,7 +153,7 @@ def wait_for_bot_text(driver: WebDriver, text: str, timeout: float = REPLY_TIMEO
         )
         return index
     except TimeoutException:
-        raise AssertionError(f"{want!r} is not shown in rasa-webchat within {timeout}s; the chat shows:\n{chat_text(driver)}") from None
+        raise AssertionError(f"{want!r} is not shown in rasa-webchat within {timeout}s; the chat shows:\n{chat_text(driver)}")
 
 
 def open_chat(driver: WebDriver, url: str) -> str:
@@ -180,7 +181,7 @@ def click_reply(driver: WebDriver, title: str) -> None:
     try:
         wait(driver).until(find).click()
     except TimeoutException:
-        raise AssertionError(f"no {title!r} button in rasa-webchat; the chat shows:\n{chat_text(driver)}") from None
+        raise AssertionError(f"no {title!r} button in rasa-webchat; the chat shows:\n{chat_text(driver)}")
 
 
 @lru_cache(maxsize=None)
@@ -214,8 +215,7 @@ def test_opening_the_chat_greets_without_a_junk_turn(stack: Stack, webchat_url: 
     log_start = log.stat().st_size if log.exists() else 0
 
     session_id = open_chat(driver, webchat_url)
-    disclaimer = f"In an emergency, call {load_profile().locale.emergency_number}."
-    wait_for_bot_text(driver, disclaimer)
+    wait_for_bot_text(driver, DISCLAIMER)
     wait_for_bot_text(driver, GREETING)
     click_reply(driver, "Should I rest?")  # the greeting's buttons are shown, and work
     wait_for_bot_text(driver, "Complete rest usually isn't helpful")
@@ -225,7 +225,7 @@ def test_opening_the_chat_greets_without_a_junk_turn(stack: Stack, webchat_url: 
     assert [(events[i]["text"], events[i]["parse_data"]["intent"]["name"]) for i in users[:1]] == [("/greet", "greet")], events
     assert all((events[i].get("text") or "").strip() for i in users), "an empty user turn reached the dialogue"
     opening = [normalised(e["text"]) for e in events[: users[1]] if e["event"] == "bot"]
-    assert len(opening) == 2 and disclaimer in opening[0] and opening[1].startswith(GREETING), opening
+    assert len(opening) == 2 and DISCLAIMER in opening[0] and opening[1].startswith(GREETING), opening
     assert "undefined" not in chat_text(driver)  # what rasa-webchat shows for a reply without text
     new_log = log.read_bytes()[log_start:].decode("utf-8", "replace") if log.exists() else ""
     assert "Traceback" not in new_log and " ERROR " not in new_log, new_log[-3000:]
@@ -238,7 +238,7 @@ def test_every_categorys_safety_advice_is_shown(stack: Stack, webchat_url: str, 
     category (`unspecified`), the safety check's "Yes, this is happening now" button escalates."""
     urgency = load_table().urgency_of(category)
     open_chat(driver, webchat_url)
-    wait_for_bot_text(driver, GREETING)
+    wait_for_bot_text(driver, DISCLAIMER)  # the conversation has started (however the open message was taken)
     if category == UNSPECIFIED:
         type_message(driver, weak_message)
         click_reply(driver, YES_NOW)
@@ -252,6 +252,6 @@ def test_every_categorys_safety_advice_is_shown(stack: Stack, webchat_url: str, 
 
 def test_a_carers_report_shows_the_advice_about_that_person(stack: Stack, webchat_url: str, driver: WebDriver) -> None:
     open_chat(driver, webchat_url)
-    wait_for_bot_text(driver, GREETING)
+    wait_for_bot_text(driver, DISCLAIMER)
     type_message(driver, CARER)
     assert_advice_shown_before_the_handoff(driver, safety_text("emergency", "other"))
