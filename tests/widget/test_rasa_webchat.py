@@ -153,7 +153,7 @@ def wait_for_bot_text(driver: WebDriver, text: str, timeout: float = REPLY_TIMEO
         )
         return index
     except TimeoutException:
-        raise AssertionError(f"{want!r} is not shown in rasa-webchat within {timeout}s; the chat shows:\n{chat_text(driver)}")
+        raise AssertionError(f"{want!r} is not shown in rasa-webchat within {timeout}s; the chat shows:\n{chat_text(driver)}") from None
 
 
 def open_chat(driver: WebDriver, url: str) -> str:
@@ -181,7 +181,7 @@ def click_reply(driver: WebDriver, title: str) -> None:
     try:
         wait(driver).until(find).click()
     except TimeoutException:
-        raise AssertionError(f"no {title!r} button in rasa-webchat; the chat shows:\n{chat_text(driver)}")
+        raise AssertionError(f"no {title!r} button in rasa-webchat; the chat shows:\n{chat_text(driver)}") from None
 
 
 @lru_cache(maxsize=None)
