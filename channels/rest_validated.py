@@ -21,7 +21,8 @@ And whoever calls it can only reach REST conversations: a sender id shaped like
 another channel's (a phone number, `whatsapp:...`, a widget session id) is
 refused, and so is any conversation whose first message came from another
 channel (it would read that person's context and redirect staff replies).
-Each client address is rate-limited (`RATE_PER_CLIENT`, 429 with Retry-After).
+Each remote client address is rate-limited (`RATE_PER_CLIENT`, 429 with Retry-After);
+callers on this machine are not.
 
 Its replies also keep the urgency of red-flag safety messages: Rasa's
 `CollectingOutputChannel` drops a response's `metadata`, where the urgency rides
@@ -83,6 +84,18 @@ def access_refusal(request: Request, mode: str, token: str) -> Optional[HTTPResp
     if mode == "local" and is_local(request):
         return None
     return _json_error(403, "the REST channel answers only local callers on this server")
+
+
+def rate_refusal(request: Request, limiter: RateLimiter) -> Optional[HTTPResponse]:
+    """429 for a remote address over its rate; callers on this machine (scripts, tests) are
+    trusted, and behind a proxy the proxy limits."""
+    if is_local(request):
+        return None
+    address = request.ip or "unknown"
+    if limiter.allow(address):
+        return None
+    wait = math.ceil(limiter.retry_after(address)) or 1
+    return _json_error(429, f"too many messages from this address; try again in {wait} s", **{"Retry-After": str(wait)})
 
 
 @lru_cache(maxsize=1)
@@ -161,10 +174,9 @@ class ValidatedRestInput(RestInput):
             refusal = access_refusal(request, settings.rest_channel, settings.rest_channel_token)
             if refusal is not None:
                 return refusal
-            limiter = client_limiter()
-            if not limiter.allow(request.ip or "unknown"):
-                wait = math.ceil(limiter.retry_after(request.ip or "unknown")) or 1
-                return _json_error(429, f"too many messages from this address; try again in {wait} s", **{"Retry-After": str(wait)})
+            too_many = rate_refusal(request, client_limiter())
+            if too_many is not None:
+                return too_many
             sender = await self._extract_sender(request) or ""
             owner = await conversation_owner(request, sender)
             if owner not in (None, self.name()):

@@ -67,3 +67,14 @@ def test_owner_is_the_first_messages_channel() -> None:
 def test_admin_jwt_is_short_lived_and_admin() -> None:
     claims = jwt.decode(admin_jwt("k"), "k", algorithms=["HS256"])
     assert claims["user"]["role"] == "admin" and 0 < claims["exp"] - claims["iat"] <= 300
+
+
+def test_remote_addresses_are_rate_limited_local_callers_are_not() -> None:
+    from clinic_bot.rate_limit import Rate, RateLimiter
+
+    limiter = RateLimiter(Rate.parse("2/60"))
+    remote = request("203.0.113.9")
+    assert rest.rate_refusal(remote, limiter) is None and rest.rate_refusal(remote, limiter) is None
+    refused = rest.rate_refusal(remote, limiter)
+    assert refused.status == 429 and 0 < int(refused.headers["Retry-After"]) <= 60
+    assert all(rest.rate_refusal(request(), limiter) is None for _ in range(10))  # this machine
