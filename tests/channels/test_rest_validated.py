@@ -2,6 +2,7 @@
 
 The wiring through the running server is checked by tests/e2e/test_red_flags_rest.py,
 which reads every category's urgency from the REST reply."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,10 +14,21 @@ from channels.rest_validated import UrgencyCollectingOutputChannel
 from clinic_bot.safety import message_urgency
 
 # BotUttered.message() of a safety response and of an FAQ answer (domain/safety.yml, domain/faq.yml)
-SAFETY = {"text": "Please call 999 now or go to A&E.", "metadata": {"urgency": "emergency"},
-          "utter_action": "utter_red_flag_safety", "custom": None, "buttons": None, "image": None, "attachment": None}
-ANSWER = {"text": "Complete rest usually isn't helpful.\n\nGentle movement helps.",
-          "metadata": {"topic": "should_i_rest", "more": "..."}, "custom": None, "buttons": None}
+SAFETY = {
+    "text": "Please call 999 now or go to A&E.",
+    "metadata": {"urgency": "emergency"},
+    "utter_action": "utter_red_flag_safety",
+    "custom": None,
+    "buttons": None,
+    "image": None,
+    "attachment": None,
+}
+ANSWER = {
+    "text": "Complete rest usually isn't helpful.\n\nGentle movement helps.",
+    "metadata": {"topic": "should_i_rest", "more": "..."},
+    "custom": None,
+    "buttons": None,
+}
 
 
 def collect(channel: CollectingOutputChannel) -> list:

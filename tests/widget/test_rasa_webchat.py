@@ -18,6 +18,7 @@ for the demo widget anyway, so the test does not depend on `WIDGET_ORIGINS`.
 
 A screenshot per test goes to tests/artifacts/screenshots/<test name>.png.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,7 +52,9 @@ GREETING = "Hello! Ask me anything about facet joint pain"  # utter_greet
 DISCLAIMER = f"In an emergency, call {load_profile().locale.emergency_number}."  # utter_disclaimer, at session start
 
 from selenium.common.exceptions import (  # noqa: E402
-    ElementClickInterceptedException, StaleElementReferenceException, TimeoutException,
+    ElementClickInterceptedException,
+    StaleElementReferenceException,
+    TimeoutException,
 )
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -90,8 +93,9 @@ PAGE = """<!doctype html>
 def install_webchat() -> None:
     """`npm ci` of the pinned rasa-webchat when node_modules is missing or stale (scripts/test.sh does it first)."""
     if shutil.which("npm") is None:
-        pytest.skip("the rasa-webchat browser test needs npm (Debian package 'npm') to install rasa-webchat "
-                    "from tests/widget/webchat/package-lock.json")
+        pytest.skip(
+            "the rasa-webchat browser test needs npm (Debian package 'npm') to install rasa-webchat " "from tests/widget/webchat/package-lock.json"
+        )
     result = subprocess.run([str(WEBCHAT_DIR / "install.sh")], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0 and BUNDLE.is_file(), f"npm ci failed:\n{result.stdout}\n{result.stderr}"
 
@@ -99,8 +103,7 @@ def install_webchat() -> None:
 def page_handler(page: bytes, bundle: bytes) -> type:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            routes = {"/": (page, "text/html; charset=utf-8"),
-                      "/rasa-webchat/lib/index.js": (bundle, "text/javascript; charset=utf-8")}
+            routes = {"/": (page, "text/html; charset=utf-8"), "/rasa-webchat/lib/index.js": (bundle, "text/javascript; charset=utf-8")}
             body, kind = routes.get(self.path, (b"not found", "text/plain"))
             self.send_response(200 if self.path in routes else 404)
             self.send_header("Content-Type", kind)
@@ -141,14 +144,12 @@ def normalised(text: str) -> str:
 def wait(driver: WebDriver, timeout: float = REPLY_TIMEOUT) -> WebDriverWait:
     """rasa-webchat (React) re-renders the conversation as messages arrive: an element found a
     moment ago may be gone, so a condition that meets a stale element is simply tried again."""
-    return WebDriverWait(driver, timeout, poll_frequency=0.2,
-                         ignored_exceptions=(StaleElementReferenceException, ElementClickInterceptedException))
+    return WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException, ElementClickInterceptedException))
 
 
 def texts_of(driver: WebDriver, selector: str) -> List[str]:
     """The rendered text of every element matching `selector`, read in one go in the page."""
-    found = driver.execute_script(
-        "return Array.from(document.querySelectorAll(arguments[0])).map(function (e) { return e.innerText; });", selector)
+    found = driver.execute_script("return Array.from(document.querySelectorAll(arguments[0])).map(function (e) { return e.innerText; });", selector)
     return [normalised(t) for t in found]
 
 
@@ -165,15 +166,17 @@ def wait_for_bot_text(driver: WebDriver, text: str, timeout: float = REPLY_TIMEO
     want = normalised(text)
     try:
         (index,) = wait(driver, timeout).until(  # a 1-tuple: index 0 would read as "not yet"
-            lambda d: next(((i,) for i, t in enumerate(bot_texts(d)) if want in t), None))
+            lambda d: next(((i,) for i, t in enumerate(bot_texts(d)) if want in t), None)
+        )
         return index
     except TimeoutException:
-        raise AssertionError(f"{want!r} is not shown in rasa-webchat within {timeout}s; the chat shows:\n{chat_text(driver)}")
+        raise AssertionError(f"{want!r} is not shown in rasa-webchat within {timeout}s; the chat shows:\n{chat_text(driver)}") from None
 
 
 def open_chat(driver: WebDriver, url: str) -> str:
     """Load the page, open rasa-webchat as a visitor does and return its Rasa session id."""
     driver.get(url)
+
     def click_launcher(d: WebDriver) -> bool:
         launcher = d.find_element(By.CSS_SELECTOR, ".rw-launcher")
         if not launcher.is_displayed():  # rasa-webchat shows it once connected
@@ -211,7 +214,7 @@ def click_reply(driver: WebDriver, title: str) -> None:
     try:
         wait(driver).until(click)
     except TimeoutException:
-        raise AssertionError(f"no {title!r} button in rasa-webchat; the chat shows:\n{chat_text(driver)}")
+        raise AssertionError(f"no {title!r} button in rasa-webchat; the chat shows:\n{chat_text(driver)}") from None
 
 
 @lru_cache(maxsize=None)
@@ -229,8 +232,7 @@ def assert_advice_shown_before_the_handoff(driver: WebDriver, advice: str) -> No
     at = wait_for_bot_text(driver, advice)
     handoff = wait_for_bot_text(driver, HANDOFF_START)
     assert at < handoff, f"the advice should come before {HANDOFF_START!r}:\n{chat_text(driver)}"
-    assert wait(driver, 10).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, ".rw-response .rw-message-text")[at].is_displayed()), advice
+    assert wait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".rw-response .rw-message-text")[at].is_displayed()), advice
 
 
 def categories() -> List[str]:
@@ -254,7 +256,7 @@ def test_opening_the_chat_greets_without_a_junk_turn(stack: Stack, webchat_url: 
     users = [i for i, e in enumerate(events) if e["event"] == "user"]
     assert [(events[i]["text"], events[i]["parse_data"]["intent"]["name"]) for i in users[:1]] == [("/greet", "greet")], events
     assert all((events[i].get("text") or "").strip() for i in users), "an empty user turn reached the dialogue"
-    opening = [normalised(e["text"]) for e in events[:users[1]] if e["event"] == "bot"]
+    opening = [normalised(e["text"]) for e in events[: users[1]] if e["event"] == "bot"]
     assert len(opening) == 2 and DISCLAIMER in opening[0] and opening[1].startswith(GREETING), opening
     assert "undefined" not in chat_text(driver)  # what rasa-webchat shows for a reply without text
     new_log = log.read_bytes()[log_start:].decode("utf-8", "replace") if log.exists() else ""
@@ -262,8 +264,7 @@ def test_opening_the_chat_greets_without_a_junk_turn(stack: Stack, webchat_url: 
 
 
 @pytest.mark.parametrize("category", categories())
-def test_every_categorys_safety_advice_is_shown(stack: Stack, webchat_url: str, driver: WebDriver,
-                                               weak_message: str, category: str) -> None:  # noqa: F811
+def test_every_categorys_safety_advice_is_shown(stack: Stack, webchat_url: str, driver: WebDriver, weak_message: str, category: str) -> None:  # noqa: F811
     """Each category's trigger (tests/e2e/test_red_flags_rest.py) gets its urgency's advice,
     on screen and word for word, before the "follow the advice above" message. With no
     category (`unspecified`), the safety check's "Yes, this is happening now" button escalates."""
