@@ -38,7 +38,7 @@ from clinic_bot.safety import UNSPECIFIED, load_table
 from tests.conftest import rasa_api
 from tests.e2e.test_red_flags_rest import CATEGORY_MESSAGES
 from tests.e2e.test_safety_decision_rest import CARER, weak_message  # noqa: F401  (fixture)
-from tests.widget.test_widget_browser import REPLY_TIMEOUT, driver, wait  # noqa: F401  (fixture)
+from tests.widget.test_widget_browser import REPLY_TIMEOUT, driver  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
 
@@ -51,10 +51,15 @@ YES_NOW = "Yes, this is happening now"  # utter_red_flag_check's first button
 GREETING = "Hello! Ask me anything about facet joint pain"  # utter_greet
 DISCLAIMER = f"In an emergency, call {load_profile().locale.emergency_number}."  # utter_disclaimer, at session start
 
-from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    ElementClickInterceptedException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 # rasa-webchat's README "In a <script> tag" snippet, with the bundle served locally.
 PAGE = """<!doctype html>
@@ -136,12 +141,24 @@ def normalised(text: str) -> str:
     return " ".join(text.split())
 
 
+def wait(driver: WebDriver, timeout: float = REPLY_TIMEOUT) -> WebDriverWait:
+    """rasa-webchat (React) re-renders the conversation as messages arrive: an element found a
+    moment ago may be gone, so a condition that meets a stale element is simply tried again."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException, ElementClickInterceptedException))
+
+
+def texts_of(driver: WebDriver, selector: str) -> List[str]:
+    """The rendered text of every element matching `selector`, read in one go in the page."""
+    found = driver.execute_script("return Array.from(document.querySelectorAll(arguments[0])).map(function (e) { return e.innerText; });", selector)
+    return [normalised(t) for t in found]
+
+
 def bot_texts(driver: WebDriver) -> List[str]:
-    return [normalised(e.text) for e in driver.find_elements(By.CSS_SELECTOR, ".rw-response .rw-message-text")]
+    return texts_of(driver, ".rw-response .rw-message-text")
 
 
 def chat_text(driver: WebDriver) -> str:
-    return "\n".join(normalised(e.text) for e in driver.find_elements(By.CSS_SELECTOR, ".rw-messages-container > *"))
+    return "\n".join(texts_of(driver, ".rw-messages-container > *"))
 
 
 def wait_for_bot_text(driver: WebDriver, text: str, timeout: float = REPLY_TIMEOUT) -> int:
@@ -159,8 +176,15 @@ def wait_for_bot_text(driver: WebDriver, text: str, timeout: float = REPLY_TIMEO
 def open_chat(driver: WebDriver, url: str) -> str:
     """Load the page, open rasa-webchat as a visitor does and return its Rasa session id."""
     driver.get(url)
-    launcher = wait(driver, 60).until(lambda d: next(iter(e for e in d.find_elements(By.CSS_SELECTOR, ".rw-launcher") if e.is_displayed()), None))
-    launcher.click()  # connected by now: rasa-webchat shows its launcher only then
+
+    def click_launcher(d: WebDriver) -> bool:
+        launcher = d.find_element(By.CSS_SELECTOR, ".rw-launcher")
+        if not launcher.is_displayed():  # rasa-webchat shows it once connected
+            return False
+        launcher.click()
+        return True
+
+    wait(driver, 60).until(click_launcher)
     wait(driver, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, ".rw-conversation-container").is_displayed())
     raw = wait(driver, 20).until(lambda d: d.execute_script("return window.localStorage.getItem('chat_session')"))
     session_id = json.loads(raw).get("session_id")
@@ -169,17 +193,26 @@ def open_chat(driver: WebDriver, url: str) -> str:
 
 
 def type_message(driver: WebDriver, text: str) -> None:
-    box = wait(driver, 20).until(lambda d: next(iter(e for e in d.find_elements(By.CSS_SELECTOR, ".rw-new-message") if e.is_enabled()), None))
-    box.send_keys(text)
-    box.send_keys(Keys.ENTER)
+    def send(d: WebDriver) -> bool:
+        box = d.find_element(By.CSS_SELECTOR, ".rw-new-message")
+        if not box.is_enabled():
+            return False
+        box.send_keys(text + Keys.ENTER)
+        return True
+
+    wait(driver, 20).until(send)
 
 
 def click_reply(driver: WebDriver, title: str) -> None:
-    def find(d: WebDriver):
-        return next(iter(e for e in d.find_elements(By.CSS_SELECTOR, ".rw-reply") if normalised(e.text) == title), None)
+    def click(d: WebDriver) -> bool:
+        button = next(iter(e for e in d.find_elements(By.CSS_SELECTOR, ".rw-reply") if normalised(e.text) == title), None)
+        if button is None:
+            return False
+        button.click()
+        return True
 
     try:
-        wait(driver).until(find).click()
+        wait(driver).until(click)
     except TimeoutException:
         raise AssertionError(f"no {title!r} button in rasa-webchat; the chat shows:\n{chat_text(driver)}") from None
 
@@ -199,8 +232,7 @@ def assert_advice_shown_before_the_handoff(driver: WebDriver, advice: str) -> No
     at = wait_for_bot_text(driver, advice)
     handoff = wait_for_bot_text(driver, HANDOFF_START)
     assert at < handoff, f"the advice should come before {HANDOFF_START!r}:\n{chat_text(driver)}"
-    shown = driver.find_elements(By.CSS_SELECTOR, ".rw-response .rw-message-text")[at]
-    assert shown.is_displayed()
+    assert wait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".rw-response .rw-message-text")[at].is_displayed()), advice
 
 
 def categories() -> List[str]:
