@@ -64,7 +64,13 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("WIDGET_ORIGINS", "", "Access and limits", "web origins allowed to open the widget (empty: the clinic site from the profile)"),
     Variable("MAX_MESSAGE_CHARS", "3000", "Access and limits", "longer messages are cut before NLU and the person is asked for a shorter one"),
     Variable("MAX_METADATA_BYTES", "2048", "Access and limits", "larger message metadata is not stored"),
-    Variable("MAX_REQUEST_BYTES", "65536", "Access and limits", "largest request body / socket.io packet the Rasa server accepts"),
+    Variable("MAX_REQUEST_BYTES", "65536", "Access and limits", "largest HTTP request body the Rasa server accepts (413 above)"),
+    Variable(
+        "MAX_SOCKET_PACKET_BYTES",
+        "1000000",
+        "Access and limits",
+        "largest socket.io packet (above it the socket is closed; a long message below it is cut and answered)",
+    ),
     Variable("RATE_PER_SENDER", "20/60", "Access and limits", "messages one conversation may send per window (count/seconds)"),
     Variable("RATE_PER_CLIENT", "60/60", "Access and limits", "messages one remote address may send per window (count/seconds)"),
     Variable("RASA_TELEMETRY_ENABLED", "false", "Access and limits", "Rasa's telemetry (kept off: nothing goes to third parties)"),
@@ -149,6 +155,7 @@ class Settings:
     max_message_chars: int
     max_metadata_bytes: int
     max_request_bytes: int
+    max_socket_packet_bytes: int
     rate_per_sender: str
     rate_per_client: str
     # logs
@@ -202,6 +209,7 @@ def load_settings() -> Settings:
         max_message_chars=int(env("MAX_MESSAGE_CHARS")),
         max_metadata_bytes=int(env("MAX_METADATA_BYTES")),
         max_request_bytes=int(env("MAX_REQUEST_BYTES")),
+        max_socket_packet_bytes=int(env("MAX_SOCKET_PACKET_BYTES")),
         rate_per_sender=env("RATE_PER_SENDER"),
         rate_per_client=env("RATE_PER_CLIENT"),
         log_max_bytes=int(env("LOG_MAX_BYTES")),

@@ -29,7 +29,8 @@ Also hardened here (docs/security.md):
 * a socket may only send messages for the session it was confirmed for;
 * cross-origin requests are answered only for `WIDGET_ORIGINS`
   (clinic_bot/origins.py: the clinic's own site by default), never `*`;
-* a socket.io packet is at most `MAX_REQUEST_BYTES`, and each client address
+* a socket.io packet is at most `MAX_SOCKET_PACKET_BYTES` (a longer message
+  below it is cut and answered by the message guard), and each client address
   may send at most `RATE_PER_CLIENT` messages (a refused one gets a reply
   saying so, with the emergency number); clients on this machine are exempt.
 
@@ -186,7 +187,7 @@ class WidgetSocketIOInput(SocketIOInput):
         # to the app, and `rasa run --cors` opened every route); answer only the widget's origins.
         sio.eio.cors_allowed_origins = allowed_widget_origins() or None  # None: same origin only; [] would switch checks off
         sio.eio.cors_credentials = False
-        sio.eio.max_http_buffer_size = settings.max_request_bytes
+        sio.eio.max_http_buffer_size = settings.max_socket_packet_bytes
         secret = session_ids.session_secret()
         per_client = RateLimiter(Rate.parse(settings.rate_per_client))
         # Registering an event again replaces the stock handler on this server.
