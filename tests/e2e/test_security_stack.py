@@ -122,7 +122,9 @@ def test_large_metadata_is_not_stored(stack) -> None:
 
 def test_an_overlong_message_asks_for_a_shorter_one(stack) -> None:
     sender = new_sender("long")
-    filler = "My back has been bad for years and I have tried many things. " * 300  # ~18,000 characters
+    # ~18,000 characters. (A 3,000-character run of "my back has been bad for years" alone reads to the ML
+    # layer as a red flag with no category, and escalates: the kept part is read for safety first.)
+    filler = "I have had back pain for a long time and it is worse in the morning. " * 260
     status, replies, _ = rest(stack, sender, filler + "Should I rest?")
     assert status == 200 and TOO_LONG in texts(replies)
     events = rasa_api(stack, "GET", f"/conversations/{sender}/tracker?include_events=ALL")["events"]
