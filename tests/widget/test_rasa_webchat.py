@@ -32,6 +32,7 @@ from typing import Iterator, List, Optional
 
 import pytest
 
+from clinic_bot.content import answer_slots
 from clinic_bot.launcher import Stack
 from clinic_bot.profile import load_profile
 from clinic_bot.safety import UNSPECIFIED, load_table
@@ -218,13 +219,14 @@ def click_reply(driver: WebDriver, title: str) -> None:
 
 
 @lru_cache(maxsize=None)
-def safety_text(urgency: Optional[str], about: str = "self") -> str:
-    """utter_red_flag_safety as Rasa fills it for these slots (domain/safety.yml, the clinic profile's numbers)."""
+def safety_text(urgency: Optional[str], about: str = "self", category: Optional[str] = None) -> str:
+    """utter_red_flag_safety as Rasa fills it for these slots (domain/safety.yml, the clinic profile's numbers;
+    within emergency the advice is also worded per category)."""
     from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
     from rasa.shared.core.domain import Domain
 
     nlg = TemplatedNaturalLanguageGenerator(Domain.load(str(ROOT / "domain")).responses)
-    slots = {"red_flag_urgency": urgency, "red_flag_about": about, **load_profile().locale_slots()}
+    slots = {"red_flag_urgency": urgency, "red_flag_category": category, "red_flag_about": about, **answer_slots(load_profile())}
     return nlg.generate_from_slots("utter_red_flag_safety", slots, "socketio")["text"]
 
 
@@ -278,7 +280,7 @@ def test_every_categorys_safety_advice_is_shown(stack: Stack, webchat_url: str, 
     else:
         assert category in CATEGORY_MESSAGES, f"no trigger message for {category!r} in tests/e2e/test_red_flags_rest.py"
         type_message(driver, CATEGORY_MESSAGES[category])
-        advice = safety_text(urgency)
+        advice = safety_text(urgency, category=category)
     assert_advice_shown_before_the_handoff(driver, advice)
 
 
@@ -286,4 +288,5 @@ def test_a_carers_report_shows_the_advice_about_that_person(stack: Stack, webcha
     open_chat(driver, webchat_url)
     wait_for_bot_text(driver, DISCLAIMER)
     type_message(driver, CARER)
-    assert_advice_shown_before_the_handoff(driver, safety_text("emergency", "other"))
+    # legs giving way since this morning: a new weakness (progressive_neuro_deficit), told about the dad
+    assert_advice_shown_before_the_handoff(driver, safety_text("emergency", "other", "progressive_neuro_deficit"))
