@@ -174,6 +174,8 @@ class ValidatedRestInput(RestInput):
             refusal = access_refusal(request, settings.rest_channel, settings.rest_channel_token)
             if refusal is not None:
                 return refusal
+            if len(request.body or b"") > settings.max_request_bytes:
+                return _json_error(413, f"the request body is larger than {settings.max_request_bytes} bytes; send a shorter message")
             too_many = rate_refusal(request, client_limiter())
             if too_many is not None:
                 return too_many

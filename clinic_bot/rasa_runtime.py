@@ -101,7 +101,8 @@ def main() -> None:
     os.environ["RASA_TELEMETRY_ENABLED"] = env("RASA_TELEMETRY_ENABLED")  # off unless the clinic says otherwise
     settings = load_settings()
     # read by Sanic when Rasa creates its app (SANIC_ prefixed settings)
-    os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(settings.max_request_bytes))
+    # (the socket.io long-polling transport posts through Sanic too; REST applies its own smaller cap)
+    os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(max(settings.max_request_bytes, settings.max_socket_packet_bytes)))
     apply()
     sys.argv = ["rasa", *server_argv(sys.argv[1:], settings.rasa_jwt_secret)]
     rasa_main()
