@@ -14,11 +14,13 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
-from clinic_bot.launcher import DEFAULT_MODEL, Stack
+from clinic_bot.launcher import DEFAULT_MODEL, Stack, free_port
+from clinic_bot.origins import default_widget_origins
 from tests.fakes import RecordingServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STAFF_HOOK_PATH = "/staff-hook"
+SECOND_SITE_PORT = free_port()  # reserved for a second demo site the widget tests start
 GRAPH_PATH = "/graph"
 TEST_SECRETS = {
     "WHATSAPP_APP_SECRET": "test-app-secret",
@@ -59,6 +61,9 @@ def stack(recorder: RecordingServer, tmp_path_factory: pytest.TempPathFactory) -
         extra_env=extra_env,
         log_dir=PROJECT_ROOT / "tests" / "artifacts" / "logs",
     )
+    # the widget's socket.io answers only allowed origins: the demo site, and the second demo site
+    # the widget tests start on SECOND_SITE_PORT (an unreachable-server case)
+    s.extra_env["WIDGET_ORIGINS"] = " ".join([*default_widget_origins(s.widget_url), f"http://127.0.0.1:{SECOND_SITE_PORT}"])
     os.environ.update({"CLINIC_DB_URL": extra_env["CLINIC_DB_URL"], "RASA_URL": s.rasa_url, "RASA_JWT_SECRET": s.token})
     s.start()
     yield s

@@ -21,7 +21,7 @@ import pytest
 
 from clinic_bot.launcher import Stack, free_port, wait_http
 from tests.browser import CHROMEDRIVER, CHROMIUM, chromium_options
-from tests.conftest import rasa_api
+from tests.conftest import SECOND_SITE_PORT, rasa_api
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
 
@@ -448,7 +448,7 @@ class TcpForwarder:
 def offline_site(stack: Stack) -> Iterator[Any]:
     """A second demo site whose Rasa URL is a port where nothing listens (yet)."""
     forwarder = TcpForwarder(stack.rasa_port)
-    port = free_port()
+    port = SECOND_SITE_PORT  # an origin the stack's socket.io allows (tests/conftest.py)
     proc = subprocess.Popen(
         [sys.executable, "-m", "widget.serve", "--host", "127.0.0.1", "--port", str(port), "--rasa-url", f"http://127.0.0.1:{forwarder.port}"],
         cwd=ROOT,
