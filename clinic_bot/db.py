@@ -16,8 +16,7 @@ from sqlalchemy.engine import Engine
 
 from clinic_bot.files import PRIVATE_DIR, create_private, make_private
 from clinic_bot.settings import load_settings
-
-metadata = sa.MetaData()
+from clinic_bot.tables import metadata  # also imported from here by table modules and tests
 
 
 def sqlite_secure_on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -108,8 +107,8 @@ def create_schema(engine: Engine) -> None:
     Explicit, so no table depends on which module happened to be imported first:
     the shared core's tables are imported here; a process with tables of its own
     (the console, the WhatsApp channel) imports them and calls this again."""
-    import clinic_bot.deliveries  # noqa: F401  (their tables join `metadata`)
-    import clinic_bot.tickets  # noqa: F401
+    import clinic_bot.deliveries  # noqa: F401  (their tables join `metadata`; imported here, not at the top,
+    import clinic_bot.tickets  # noqa: F401   so that importing the engine does not load the ticket logic)
 
     metadata.create_all(engine)
     add_missing_columns(engine)

@@ -25,7 +25,7 @@ from typing import Any, Dict, Iterable, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from clinic_bot.db import metadata
+from clinic_bot.tables import metadata
 
 REASON_LIMIT = 300
 

@@ -13,8 +13,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from clinic_bot.db import metadata
 from clinic_bot.safety import load_table
+from clinic_bot.tables import metadata
 
 STATUSES = ("open", "acknowledged", "closed")
 

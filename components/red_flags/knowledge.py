@@ -17,11 +17,13 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import yaml
 
 from clinic_bot.safety import load_table
-from components.red_flags.normalise import APOSTROPHES
 
 DEFAULT_PATTERNS_FILE = Path(__file__).with_name("patterns.yml")
 
 _MACRO_RE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
+
+# typographic apostrophes and accents read as a plain apostrophe (knowledge keys and patient text alike)
+APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'", "\u2032": "'"})
 
 
 @dataclass

@@ -14,14 +14,12 @@ import json
 import logging
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-if TYPE_CHECKING:  # pragma: no cover
-    from components.red_flags.knowledge import Knowledge
+from components.red_flags.knowledge import APOSTROPHES, Knowledge
 
 logger = logging.getLogger(__name__)
 
-APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'", "\u2032": "'"})
 # "'s" after these is "is" (it's, that's, he's); elsewhere it stays a possessive
 _S_IS_BEFORE = frozenset(
     (
@@ -122,7 +120,7 @@ def _edit_distance_le(a: str, b: str, limit: int) -> int:
 class Normaliser:
     """Normalised form and lemma per token, with the slang and typo tables of one patterns file."""
 
-    def __init__(self, knowledge: "Knowledge") -> None:
+    def __init__(self, knowledge: Knowledge) -> None:
         self.k = knowledge
         self._known: Optional[frozenset] = None
         self._cache: Dict[str, str] = {}
