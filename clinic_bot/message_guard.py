@@ -139,6 +139,12 @@ def rate_limited_parse(text: str) -> Dict[Text, Any]:
 
 
 @lru_cache(maxsize=1)
+def limits() -> Limits:
+    """The process's caps, read once (not on every message: settings do not change while it runs)."""
+    return Limits.from_settings()
+
+
+@lru_cache(maxsize=1)
 def sender_limiter() -> RateLimiter:
     return RateLimiter(Rate.parse(load_settings().rate_per_sender))
 
@@ -153,7 +159,7 @@ def install() -> None:
 
     async def guarded(self: Any, message: Any, tracker: Any) -> None:
         if message.parse_data is None:
-            text, metadata = capped(message.text, message.metadata, Limits.from_settings())
+            text, metadata = capped(message.text, message.metadata, limits())
             if text.lstrip().startswith("/") and not accepted_payload(text, tracker.events):
                 text = plain_words(text)
             message.text, message.metadata = text, metadata
