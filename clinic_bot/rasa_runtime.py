@@ -87,13 +87,15 @@ def apply() -> None:
 
 def server_argv(argv: List[str], jwt_secret: str) -> List[str]:
     """`rasa run` arguments with the API's JWT secret added from the environment."""
-    if not argv or argv[0] != "run" or "--enable-api" not in argv or "--jwt-secret" in argv:
+    if not argv or argv[0] != "run" or "--enable-api" not in argv or any(a.split("=")[0] == "--jwt-secret" for a in argv):
         return argv
     if not jwt_secret:
         if "--auth-token" in " ".join(argv):
             return argv
         raise SystemExit("error: --enable-api needs RASA_JWT_SECRET in the environment (the HTTP API would be open)")
-    return [*argv, "--jwt-secret", jwt_secret, "--jwt-method", "HS256"]
+    # `--jwt-secret=VALUE`, one word: a generated secret may start with "-" (token_urlsafe),
+    # which argparse takes for an option when it is a separate word (exit code 2)
+    return [*argv, f"--jwt-secret={jwt_secret}", "--jwt-method", "HS256"]
 
 
 def main() -> None:

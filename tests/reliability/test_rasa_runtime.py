@@ -92,3 +92,20 @@ def test_stack_warm_up_parses_without_creating_a_conversation(stack) -> None:
     before = event_rows()
     assert stack.warm_up() is True
     assert event_rows() == before
+
+
+@pytest.mark.parametrize("secret", ["plain_secret", "-starts-with-a-dash", "--looks-like-an-option"])
+def test_jwt_secret_reaches_rasas_parser_whatever_it_starts_with(secret: str) -> None:
+    """A generated secret (token_urlsafe) starts with "-" one time in 64; passed as its own
+    word, Rasa's argparse took it for an option and the server exited with code 2."""
+    from rasa.__main__ import create_argument_parser
+
+    argv = rasa_runtime.server_argv(["run", "--enable-api", "--port", "5005"], secret)
+    args = create_argument_parser().parse_args(argv)
+    assert args.jwt_secret == secret
+    assert args.jwt_method == "HS256"
+
+
+def test_a_jwt_secret_given_on_the_command_line_is_kept() -> None:
+    argv = ["run", "--enable-api", "--jwt-secret=from-cli"]
+    assert rasa_runtime.server_argv(argv, "from-env") == argv
