@@ -41,8 +41,10 @@ train: $(MODEL)
 $(MODEL): $(SPACY_DIR)/meta.json domain/locale.yml $(MODEL_INPUTS)
 	@echo "==> training the model (data, domain or config changed)"
 	@mkdir -p models
+	@touch models/.training-started
 	@$(RASA) train --domain domain --data data --config config.yml --out models --fixed-model-name facet-assistant
-	@touch $(MODEL)
+	@# the model is as new as the inputs it read: an input edited while it trained is newer, so it retrains next time
+	@touch -r models/.training-started $(MODEL)
 
 validate: $(SPACY_DIR)/meta.json domain/locale.yml
 	@$(RASA) data validate --domain domain --data data --config config.yml
