@@ -31,6 +31,8 @@ WEAK_CANDIDATES = [
     "I feel off today and my back aches",
     "my leg feels funny",
     "my husband's injection has done absolutely nothing, what can we try next",
+    "feeling a bit wobbly today",
+    "i dont feel right",
 ]
 
 

@@ -120,11 +120,16 @@ def test_large_metadata_is_not_stored(stack) -> None:
     assert "blob" not in json.dumps(user["metadata"]) and user["metadata"]["dropped_metadata_bytes"] > 20_000
 
 
+# one sentence that both layers read as an ordinary FAQ question, repeated to any length
+GIANT_SENTENCE = "Please can you explain what the facet joints are and what they do in the spine. "
+
+
 def test_an_overlong_message_asks_for_a_shorter_one(stack) -> None:
     sender = new_sender("long")
-    # ~18,000 characters. (A 3,000-character run of "my back has been bad for years" alone reads to the ML
-    # layer as a red flag with no category, and escalates: the kept part is read for safety first.)
-    filler = "I have had back pain for a long time and it is worse in the morning. " * 260
+    # ~18,000 characters of a plain question. (The ML layer reads some 3,000-character runs of one
+    # back-pain sentence, e.g. "I sit at a desk all day...", as a red flag with no category, and
+    # escalates: the kept part is read for safety first; reports/red_flag_report.md, known weaknesses.)
+    filler = GIANT_SENTENCE * 230
     status, replies, _ = rest(stack, sender, filler + "Should I rest?")
     assert status == 200 and TOO_LONG in texts(replies)
     events = rasa_api(stack, "GET", f"/conversations/{sender}/tracker?include_events=ALL")["events"]
@@ -143,7 +148,7 @@ def test_a_red_flag_in_the_kept_part_of_an_overlong_message_still_escalates(stac
 def test_one_patients_giant_messages_do_not_hold_up_anothers_safety_advice(stack) -> None:
     """Eight maximum-size messages at once beside one red flag: the red flag is answered, with
     its advice, and every giant message gets its own reply (nothing is dropped)."""
-    filler = "I have had back pain for a long time and it is worse in the morning. " * 400
+    filler = GIANT_SENTENCE * 360
     with ThreadPoolExecutor(max_workers=9) as pool:
         giants = [pool.submit(rest, stack, new_sender("giant"), filler) for _ in range(8)]
         flagged = new_sender("urgent")
