@@ -33,10 +33,11 @@ def test_vendored_socket_io_is_the_documented_file_with_its_licence() -> None:
     assert SOCKET_IO_SHA256 in (STATIC / "vendor" / "README.md").read_text()
 
 
-def test_widget_script_never_parses_bot_text_as_html() -> None:
-    source = (STATIC / "widget.js").read_text()
+@pytest.mark.parametrize("name", ["widget.js", "widget-render.js"])
+def test_widget_script_never_parses_bot_text_as_html(name: str) -> None:
+    source = (STATIC / name).read_text()
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
-        assert sink not in source, f"widget.js uses {sink}"
+        assert sink not in source, f"{name} uses {sink}"
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +93,12 @@ def test_demo_page_security_headers(demo_server: Tuple[str, str]) -> None:
 
 @pytest.mark.parametrize(
     "path, content_type",
-    [("widget.js", "text/javascript"), ("widget.css", "text/css"), ("vendor/socket.io.min.js", "text/javascript")],
+    [
+        ("widget.js", "text/javascript"),
+        ("widget-render.js", "text/javascript"),
+        ("widget.css", "text/css"),
+        ("vendor/socket.io.min.js", "text/javascript"),
+    ],
 )
 def test_widget_files_are_served_for_cross_origin_embedding(demo_server: Tuple[str, str], path: str, content_type: str) -> None:
     url, _ = demo_server

@@ -12,9 +12,8 @@
  * data-socket-path ("/socket.io/"), data-storage-key, data-history-hours (24),
  * data-open ("true" opens the panel on load).
  *
- * Safety by construction: bot text is only ever inserted with textContent /
- * createTextNode (no HTML parsing anywhere), links are built element by
- * element and limited to http(s), mailto and tel.
+ * This file holds config, state, storage and the socket; widget-render.js
+ * (loaded from the same folder) builds the DOM, safely: no HTML parsing.
  */
 (function () {
   "use strict";
@@ -24,7 +23,6 @@
   if (!script) return;
 
   var WIDGET_VERSION = "1.0.0";
-  var URGENCIES = { emergency: "Emergency advice", urgent: "Urgent advice", crisis: "Help is available now" };
   var MAX_STORED = 200;
   var REPLY_TIMEOUT_MS = 30000;
 
@@ -46,16 +44,19 @@
   var replyTimer = null;
   var unread = 0;
   var ui = {};
+  var render = null; // widget-render.js: the panel's and messages' DOM
 
   // ------------------------------------------------------------------ boot ---
-  loadCss(function () {
+  loadCss(function () { loadRender(startUi); });
+
+  function startUi() {
     buildUi();
     renderAll();
     if (state.open || cfg.openOnLoad) openPanel(false);
     // Reconnect at once when there is a conversation to continue (staff may
     // reply to it); otherwise connect only when someone opens the chat.
     if (state.sessionId) ensureSocket();
-  });
+  }
 
   // ---------------------------------------------------------------- config ---
   function findOwnScript() {
@@ -132,6 +133,17 @@
     (document.head || document.documentElement).appendChild(link);
   }
 
+  function loadRender(done) {
+    if (window.__clinicChatWidgetRender) { render = window.__clinicChatWidgetRender; done(); return; }
+    var s = document.createElement("script");
+    s.src = cfg.base + "widget-render.js";
+    s.async = true;
+    function failed() { if (window.console) console.error("[chat widget] widget-render.js (beside widget.js) did not load; widget not started."); }
+    s.onload = function () { render = window.__clinicChatWidgetRender; render ? done() : failed(); };
+    s.onerror = failed;
+    (document.head || document.documentElement).appendChild(s);
+  }
+
   function loadSocketIo(done, fail) {
     if (typeof window.io === "function") { done(); return; }
     var s = document.createElement("script");
@@ -142,88 +154,8 @@
     (document.head || document.documentElement).appendChild(s);
   }
 
-  // ------------------------------------------------------------------- DOM ---
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    if (attrs) {
-      for (var k in attrs) {
-        if (!Object.prototype.hasOwnProperty.call(attrs, k) || attrs[k] === null || attrs[k] === undefined) continue;
-        if (k === "class") node.className = attrs[k];
-        else if (k === "text") node.textContent = attrs[k];
-        else if (k === "hidden") node.hidden = !!attrs[k];
-        else node.setAttribute(k, attrs[k]);
-      }
-    }
-    (children || []).forEach(function (c) { if (c) node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
-    return node;
-  }
-
-  var SVG_NS = "http://www.w3.org/2000/svg";
-  var ICONS = {
-    chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z",
-    close: "M6 6l12 12M18 6L6 18",
-    restart: "M4 12a8 8 0 1 0 2.3-5.7M4 4v4h4",
-    send: "M3 20l18-8L3 4v6l12 2-12 2z",
-    alert: "M12 3l10 18H2L12 3zm0 6v5m0 3v.5"
-  };
-
-  function icon(name, cls) {
-    var svg = document.createElementNS(SVG_NS, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    svg.setAttribute("class", "rsw-svg " + (cls || ""));
-    var path = document.createElementNS(SVG_NS, "path");
-    path.setAttribute("d", ICONS[name]);
-    svg.appendChild(path);
-    return svg;
-  }
-
   function buildUi() {
-    ui.badge = el("span", { "class": "rsw-badge", "aria-hidden": "true", hidden: true });
-    ui.launcher = el("button", {
-      type: "button", "class": "rsw-launcher", "aria-expanded": "false", "aria-controls": "rsw-panel"
-    }, [icon("chat"), el("span", { "class": "rsw-launcher-text", text: cfg.launcherLabel }), ui.badge]);
-
-    ui.title = el("h2", { id: "rsw-title", "class": "rsw-title", text: cfg.title });
-    ui.subtitle = cfg.subtitle ? el("p", { id: "rsw-subtitle", "class": "rsw-subtitle", text: cfg.subtitle }) : null;
-    ui.restart = el("button", { type: "button", "class": "rsw-icon-btn rsw-restart", "aria-label": "Start a new conversation", title: "Start a new conversation" }, [icon("restart")]);
-    ui.close = el("button", { type: "button", "class": "rsw-icon-btn rsw-close", "aria-label": "Close chat", title: "Close chat" }, [icon("close")]);
-    var header = el("div", { "class": "rsw-header" }, [
-      el("div", { "class": "rsw-heading" }, [ui.title, ui.subtitle]), ui.restart, ui.close
-    ]);
-
-    ui.errorText = el("p", { "class": "rsw-error-text" });
-    ui.retry = el("button", { type: "button", "class": "rsw-retry", text: "Try again" });
-    ui.error = el("div", { "class": "rsw-error", role: "alert", hidden: true }, [ui.errorText, ui.retry]);
-
-    ui.log = el("div", {
-      id: "rsw-log", "class": "rsw-log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
-      "aria-label": "Conversation", tabindex: "0"
-    });
-    ui.typingText = el("span", { "class": "rsw-sr" });
-    ui.typing = el("div", { "class": "rsw-typing", role: "status" }, [
-      el("span", { "class": "rsw-dots", "aria-hidden": "true" }, [el("span"), el("span"), el("span")]), ui.typingText
-    ]);
-
-    ui.input = el("input", {
-      id: "rsw-input", "class": "rsw-input", type: "text", autocomplete: "off", maxlength: "1000",
-      placeholder: "Type your question", enterkeyhint: "send"
-    });
-    ui.send = el("button", { type: "submit", "class": "rsw-send" }, [icon("send"), el("span", { text: "Send" })]);
-    ui.form = el("form", { "class": "rsw-form", novalidate: "" }, [
-      el("label", { "for": "rsw-input", "class": "rsw-sr", text: "Type your message" }), ui.input, ui.send
-    ]);
-    ui.notice = cfg.notice ? el("p", { "class": "rsw-notice", text: cfg.notice }) : null;
-
-    ui.panel = el("div", {
-      id: "rsw-panel", "class": "rsw-panel", role: "dialog", "aria-modal": "false",
-      "aria-labelledby": "rsw-title", "aria-describedby": ui.subtitle ? "rsw-subtitle" : null, hidden: true
-    }, [header, ui.error, ui.log, ui.typing, ui.form, ui.notice]);
-
-    ui.root = el("div", { id: "rsw-root", "class": "rsw-root", "data-state": "closed", lang: document.documentElement.lang || "en" }, [ui.panel, ui.launcher]);
-    document.body.appendChild(ui.root);
-
+    ui = render.buildUi(cfg);
     ui.launcher.addEventListener("click", function () { isOpen() ? closePanel() : openPanel(true); });
     ui.close.addEventListener("click", function () { closePanel(); });
     ui.restart.addEventListener("click", restartConversation);
@@ -274,144 +206,26 @@
 
   function scrollToEnd() { ui.log.scrollTop = ui.log.scrollHeight; }
 
-  // --------------------------------------------------------- text to DOM ---
-  // URLs (http/https only), e-mail addresses and "call <number>" become links;
-  // everything else is a text node, so markup in bot text is shown, not run.
-  var LINK_RE = /(https?:\/\/[^\s<>"']+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})|(\bcall\s+)(\+?\d[\d ]{1,14}\d)\b/gi;
-
-  function safeHttpUrl(raw) {
-    try {
-      var u = new URL(raw);
-      return (u.protocol === "http:" || u.protocol === "https:") ? u.href : null;
-    } catch (e) { return null; }
-  }
-
-  function appendInline(parent, text) {
-    var last = 0, m;
-    LINK_RE.lastIndex = 0;
-    while ((m = LINK_RE.exec(text)) !== null) {
-      var start = m.index, matched = m[0], node = null, lead = "";
-      if (m[1]) {
-        var url = m[1];
-        var trail = (url.match(/[.,;:!?'")\]]+$/) || [""])[0];
-        if (trail && trail.charAt(0) === ")" && url.indexOf("(") !== -1) trail = trail.slice(1);
-        url = url.slice(0, url.length - trail.length);
-        matched = url;
-        var href = safeHttpUrl(url);
-        if (href) node = el("a", { href: href, target: "_blank", rel: "noopener noreferrer", "class": "rsw-link" }, [url, el("span", { "class": "rsw-sr", text: " (opens in a new tab)" })]);
-      } else if (m[2]) {
-        node = el("a", { href: "mailto:" + m[2], "class": "rsw-link", text: m[2] });
-      } else if (m[4]) {
-        lead = m[3];
-        node = el("a", { href: "tel:" + m[4].replace(/\s+/g, ""), "class": "rsw-link rsw-tel", text: m[4] });
-      }
-      if (start > last) parent.appendChild(document.createTextNode(text.slice(last, start)));
-      if (node) {
-        if (lead) parent.appendChild(document.createTextNode(lead));
-        parent.appendChild(node);
-      } else {
-        parent.appendChild(document.createTextNode(matched));
-      }
-      last = start + matched.length;
-      LINK_RE.lastIndex = last;
-    }
-    if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
-  }
-
-  function renderText(container, text) {
-    var lines = String(text).replace(/\r\n?/g, "\n").split("\n");
-    var list = null;
-    lines.forEach(function (line) {
-      var bullet = /^\s*[\u2022\u25CF\u25AA]\s*(.*)$/.exec(line);
-      if (bullet) {
-        if (!list) { list = el("ul", { "class": "rsw-list" }); container.appendChild(list); }
-        var li = el("li");
-        appendInline(li, bullet[1]);
-        list.appendChild(li);
-        return;
-      }
-      list = null;
-      if (!line.trim()) return;
-      var p = el("p", { "class": "rsw-p" });
-      appendInline(p, line);
-      container.appendChild(p);
-    });
-  }
-
   // -------------------------------------------------------------- messages ---
-  function messageNode(msg, live) {
-    var isBot = msg.from === "bot";
-    var node = el("div", { "class": "rsw-msg " + (isBot ? "rsw-msg-bot" : "rsw-msg-user"), "data-from": msg.from });
-    if (isBot && msg.staff) {
-      // a person from the clinic replied (handoff): say who, visibly
-      node.classList.add("rsw-msg-staff");
-      node.appendChild(el("span", { "class": "rsw-from", text: msg.staff + ", clinic team" }));
-      node.lastChild.insertBefore(el("span", { "class": "rsw-sr", text: "Message from " }), node.lastChild.firstChild);
-      node.lastChild.appendChild(el("span", { "class": "rsw-sr", text: ": " }));
-    } else {
-      node.appendChild(el("span", { "class": "rsw-sr", text: isBot ? "Assistant: " : "You: " }));
-    }
-    var bubble = el("div", { "class": "rsw-bubble" });
-    node.appendChild(bubble);
-    if (isBot && msg.urgency && URGENCIES[msg.urgency]) markUrgent(node, msg.urgency, live);
-    renderText(bubble, msg.text || "");
-    if (msg.image) {
-      var href = safeHttpUrl(msg.image);
-      if (href) {
-        var p = el("p", { "class": "rsw-p" });
-        p.appendChild(el("a", { href: href, target: "_blank", rel: "noopener noreferrer", "class": "rsw-link", text: "Open the image (new tab)" }));
-        bubble.appendChild(p);
-      }
-    }
-    if (isBot && msg.buttons && msg.buttons.length) {
-      var group = el("div", { "class": "rsw-choices", role: "group", "aria-label": "Suggested replies" });
-      msg.buttons.forEach(function (b, i) {
-        var btn = el("button", { type: "button", "class": "rsw-choice" + (msg.chosen === i ? " rsw-chosen" : ""), text: b.title });
-        if (msg.used) btn.disabled = true;
-        if (msg.chosen === i) btn.setAttribute("aria-pressed", "true");
-        btn.addEventListener("click", function () {
-          if (btn.disabled) return;
-          if (sendToBot(b.title, b.payload)) {
-            msg.chosen = i;
-            btn.classList.add("rsw-chosen");
-            btn.setAttribute("aria-pressed", "true");
-            saveState();
-            ui.input.focus(); // the clicked button is now disabled: keep focus somewhere useful
-          }
-        });
-        group.appendChild(btn);
-      });
-      node.appendChild(group);
-    }
-    msg._node = node;
-    return node;
-  }
-
-  function markUrgent(node, urgency, live) {
-    node.classList.add("rsw-urgent", "rsw-urgency-" + urgency);
-    node.setAttribute("data-urgency", urgency);
-    // role=alert only for messages arriving now; restored history is not re-announced
-    if (live) node.setAttribute("role", "alert");
-    var bubble = node.querySelector(".rsw-bubble");
-    if (!bubble.querySelector(".rsw-urgent-label")) {
-      bubble.insertBefore(el("p", { "class": "rsw-urgent-label" }, [icon("alert", "rsw-alert-icon"), el("span", { text: URGENCIES[urgency] })]), bubble.firstChild);
-    }
-  }
-
   function renderAll() {
     while (ui.log.firstChild) ui.log.removeChild(ui.log.firstChild);
     state.messages.forEach(function (m, idx) {
       // only the newest message's buttons stay usable after a reload
       if (m.buttons && m.buttons.length && idx !== state.messages.length - 1) m.used = true;
-      ui.log.appendChild(messageNode(m, false));
+      ui.log.appendChild(render.messageNode(m, false, chooseReply, chosenReply));
     });
     scrollToEnd();
   }
 
+  // a quick reply was clicked: send it; once it is marked chosen, keep it and move focus
+  // (the clicked button is now disabled: keep focus somewhere useful)
+  function chooseReply(button) { return sendToBot(button.title, button.payload); }
+  function chosenReply() { saveState(); ui.input.focus(); }
+
   function addMessage(msg) {
     state.messages.push(msg);
     saveState();
-    ui.log.appendChild(messageNode(msg, true));
+    ui.log.appendChild(render.messageNode(msg, true, chooseReply, chosenReply));
     scrollToEnd();
   }
 
@@ -432,39 +246,18 @@
     return null;
   }
 
-  function pickUrgency(raw) {
-    var candidates = [
-      raw.custom && raw.custom.urgency,
-      raw.metadata && raw.metadata.urgency,
-      raw.custom && raw.custom.metadata && raw.custom.metadata.urgency,
-      raw.urgency
-    ];
-    for (var i = 0; i < candidates.length; i++) {
-      var u = typeof candidates[i] === "string" ? candidates[i].toLowerCase() : null;
-      if (u && URGENCIES[u]) return u;
-    }
-    return null;
-  }
-
-  function normaliseButtons(list) {
-    if (!Array.isArray(list)) return [];
-    return list.filter(function (b) {
-      return b && typeof b.title === "string" && b.title && typeof b.payload === "string" && b.payload;
-    }).map(function (b) { return { title: b.title, payload: b.payload }; });
-  }
-
   function onBotMessage(raw) {
     if (!raw || typeof raw !== "object") return;
     var text = typeof raw.text === "string" ? raw.text : "";
-    var buttons = normaliseButtons(raw.quick_replies || raw.buttons);
-    var urgency = pickUrgency(raw);
+    var buttons = render.normaliseButtons(raw.quick_replies || raw.buttons);
+    var urgency = render.pickUrgency(raw);
     var image = raw.attachment && raw.attachment.type === "image" && raw.attachment.payload ? raw.attachment.payload.src : null;
     if (!text && !buttons.length && !image) {
       // a bare custom payload, e.g. {"urgency": "emergency"} sent after its text
       var prev = urgency && lastBotMessage();
       if (prev && !prev.urgency) {
         prev.urgency = urgency;
-        if (prev._node) markUrgent(prev._node, urgency, true);
+        if (prev._node) render.markUrgent(prev._node, urgency, true);
         saveState();
       }
       return;
