@@ -17,7 +17,7 @@ from channels.whatsapp import DEFAULT_GRAPH_VERSION, GRAPH_VERSION_END_OF_SUPPOR
 from channels.whatsapp.delivery_records import parse_failed_status
 from clinic_bot.db import make_engine
 from clinic_bot.deliveries import DeliveryLog
-from tests.channels.test_whatsapp_contract import (  # noqa: F401  (fixtures)
+from tests.channels.whatsapp_helpers import (  # noqa: F401  (fixtures)
     MESSAGES_PATH,
     WA_ID,
     Harness,

@@ -23,7 +23,7 @@ from clinic_bot.db import get_engine
 from clinic_bot.rasa_api import RasaApi
 from clinic_bot.tickets import TicketStore
 from tests.conftest import new_sender, rasa_api
-from tests.reliability.test_bad_input import SioChat, sio_texts
+from tests.reliability.test_bad_input_socketio import SioChat, sio_texts
 
 pytestmark = pytest.mark.stack
 

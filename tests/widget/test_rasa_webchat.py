@@ -39,7 +39,7 @@ from clinic_bot.safety import UNSPECIFIED, load_table
 from tests.conftest import rasa_api
 from tests.e2e.test_red_flags_rest import CATEGORY_MESSAGES
 from tests.e2e.test_safety_decision_rest import CARER, weak_message  # noqa: F401  (fixture)
-from tests.widget.test_widget_browser import REPLY_TIMEOUT, driver  # noqa: F401  (fixture)
+from tests.widget.browser_helpers import REPLY_TIMEOUT
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]
 
