@@ -18,17 +18,12 @@ import pytest
 
 from channels.whatsapp import WhatsAppConfig, WhatsAppInput, WhatsAppOutput
 from channels.whatsapp.privacy import mask_phone
-from tests.channels.whatsapp_helpers import (  # noqa: F401  (fixtures)
+from tests.channels.whatsapp_helpers import (
     MESSAGES_PATH,
     WA_ID,
     WEBHOOK,
     Harness,
-    config,
-    db_url,
     echo,
-    graph,
-    graph_server,
-    harness,
     notification,
     text_msg,
 )

@@ -17,15 +17,10 @@ from channels.whatsapp import DEFAULT_GRAPH_VERSION, GRAPH_VERSION_END_OF_SUPPOR
 from channels.whatsapp.delivery_records import parse_failed_status
 from clinic_bot.db import make_engine
 from clinic_bot.deliveries import DeliveryLog
-from tests.channels.whatsapp_helpers import (  # noqa: F401  (fixtures)
+from tests.channels.whatsapp_helpers import (
     MESSAGES_PATH,
     WA_ID,
     Harness,
-    config,
-    db_url,
-    graph,
-    graph_server,
-    harness,
     notification,
 )
 

@@ -17,17 +17,12 @@ import pytest
 
 from channels.whatsapp import UNSUPPORTED_REPLY, ProcessedMessageStore, WhatsAppConfig, WhatsAppInput, WhatsAppOutput
 from clinic_bot.db import make_engine
-from tests.channels.whatsapp_helpers import (  # noqa: F401  (fixtures)
+from tests.channels.whatsapp_helpers import (
     PNID,
     WA_ID,
     Harness,
     body_of,
-    config,
-    db_url,
     echo,
-    graph,
-    graph_server,
-    harness,
     notification,
     text_msg,
     texts,

@@ -19,18 +19,13 @@ from channels.urgency_marker import URGENT_MARKER
 from channels.whatsapp import GraphClient, WhatsAppConfig, WhatsAppOutput
 from channels.whatsapp.privacy import mask_phone
 from channels.whatsapp.text_splitting import split_text
-from tests.channels.whatsapp_helpers import (  # noqa: F401  (fixtures)
+from tests.channels.whatsapp_helpers import (
     MESSAGES_PATH,
     TOKEN,
     WA_ID,
     Harness,
-    config,
-    db_url,
     echo,
     free_socket,
-    graph,
-    graph_server,
-    harness,
     notification,
     text_msg,
     texts,

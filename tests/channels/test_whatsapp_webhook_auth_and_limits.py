@@ -14,18 +14,13 @@ from typing import Any, Dict
 import aiohttp
 import pytest
 
-from tests.channels.whatsapp_helpers import (  # noqa: F401  (fixtures)
+from tests.channels.whatsapp_helpers import (
     PNID,
     VERIFY,
     WA_ID,
     WEBHOOK,
     Harness,
     body_of,
-    config,
-    db_url,
-    graph,
-    graph_server,
-    harness,
     notification,
     sign,
     text_msg,

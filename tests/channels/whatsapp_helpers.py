@@ -6,8 +6,8 @@ Each test runs the channel's real blueprint in a Sanic server on a free loopback
 port (inside the test's event loop), talks to it with real HTTP requests and uses
 a RecordingServer as the Graph API. `on_new_message` is a fake that records the
 UserMessage and, where a test needs it, answers through the channel's output.
-Test modules import the fixtures below by name (`# noqa: F401`), as pytest finds
-fixtures in a module's namespace.
+The fixtures built on these (graph_server, graph, db_url, config, harness) are in
+tests/channels/conftest.py.
 """
 
 from __future__ import annotations
@@ -18,16 +18,13 @@ import json
 import socket
 import time
 import uuid
-from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import aiohttp
-import pytest
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
-from channels.whatsapp import WhatsAppConfig, WhatsAppInput
-from clinic_bot.db import make_engine
+from channels.whatsapp import WhatsAppInput
 from tests.fakes import RecordingServer
 
 SECRET = "contract-app-secret"
@@ -139,48 +136,6 @@ def body_of(resp: aiohttp.ClientResponse) -> Any:
 
 def texts(payloads: List[Dict[str, Any]]) -> List[str]:
     return [p["text"]["body"] for p in payloads if p.get("type") == "text"]
-
-
-@pytest.fixture(scope="module")
-def graph_server() -> RecordingServer:
-    server = RecordingServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def graph(graph_server: RecordingServer) -> RecordingServer:
-    """The fake Graph API, emptied for each test (one server per module: stopping one takes 0.5 s)."""
-    with graph_server._lock:
-        graph_server.requests.clear()
-        graph_server.scripts.clear()
-    return graph_server
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'clinic.db'}"
-
-
-@pytest.fixture
-def config(graph: RecordingServer) -> WhatsAppConfig:
-    return WhatsAppConfig(
-        app_secret=SECRET,
-        verify_token=VERIFY,
-        access_token=TOKEN,
-        phone_number_id=PNID,
-        graph_url=graph.url + "/graph",
-        timeout_s=1.0,
-        max_attempts=3,
-        backoff_s=0.01,
-    )
-
-
-@pytest.fixture
-async def harness(config: WhatsAppConfig, graph: RecordingServer, db_url: str):
-    h = await Harness(WhatsAppInput(config, engine=make_engine(db_url)), graph).start()
-    yield h
-    await h.stop()
 
 
 async def echo(message: UserMessage) -> None:

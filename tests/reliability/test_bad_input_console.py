@@ -1,11 +1,8 @@
 """Bad input on the staff console's login of the running stack: missing CSRF tokens,
 garbage and invalid UTF-8 bodies, huge fields, JSON and broken multipart bodies.
 
-Every case must get a clear answer or a 4xx (never a 5xx, never a crash), and
-afterwards a normal question from a normal sender ("should I rest?") still gets
-its normal answer. Cases that fail today because of Rasa's stock channels are
-marked xfail(strict) with the exact cause: when they are fixed, the marker must go.
-The other entry points' bad input: tests/reliability/test_bad_input_*.py.
+The rule every case follows (a clear answer or a 4xx, and the assistant still
+answers afterwards): tests/reliability/helpers.py.
 """
 
 from __future__ import annotations

@@ -2,11 +2,8 @@
 of the wrong shape and 10 KB session ids. SioChat, the widget-protocol client, is also
 used by tests/e2e/test_security_stack.py.
 
-Every case must get a clear answer or a 4xx (never a 5xx, never a crash), and
-afterwards a normal question from a normal sender ("should I rest?") still gets
-its normal answer. Cases that fail today because of Rasa's stock channels are
-marked xfail(strict) with the exact cause: when they are fixed, the marker must go.
-The other entry points' bad input: tests/reliability/test_bad_input_*.py.
+The rule every case follows (a clear answer or a 4xx, and the assistant still
+answers afterwards): tests/reliability/helpers.py.
 """
 
 from __future__ import annotations
@@ -18,8 +15,8 @@ from typing import Any, List, Optional
 
 import pytest
 
-from tests.reliability.bad_input_helpers import CREDENTIALS
 from tests.reliability.helpers import (
+    CREDENTIALS,
     LONG_ID,
     REST_ANSWER,
     REST_QUESTION,

@@ -1,11 +1,8 @@
 """Bad input on the WhatsApp webhook of the running stack: odd texts, bodies of the wrong
 shape or size, and bad signatures.
 
-Every case must get a clear answer or a 4xx (never a 5xx, never a crash), and
-afterwards a normal question from a normal sender ("should I rest?") still gets
-its normal answer. Cases that fail today because of Rasa's stock channels are
-marked xfail(strict) with the exact cause: when they are fixed, the marker must go.
-The other entry points' bad input: tests/reliability/test_bad_input_*.py.
+The rule every case follows (a clear answer or a 4xx, and the assistant still
+answers afterwards): tests/reliability/helpers.py.
 """
 
 from __future__ import annotations
@@ -16,8 +13,8 @@ from typing import List
 
 import pytest
 
-from tests.reliability.bad_input_helpers import CREDENTIALS
 from tests.reliability.helpers import (
+    CREDENTIALS,
     REST_ANSWER,
     REST_QUESTION,
     ROOT,

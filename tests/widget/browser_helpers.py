@@ -93,6 +93,14 @@ def send_with_button(driver: WebDriver, text: str) -> None:
     driver.find_element(By.CSS_SELECTOR, ".rsw-send").click()
 
 
+def ask_the_usual_question(driver: WebDriver, url: str) -> None:
+    """Open the widget on `url`, wait for the greeting, ask REST_QUESTION and wait for its answer."""
+    open_widget(driver, url)
+    wait_for_greeting(driver)
+    send_with_button(driver, REST_QUESTION)
+    wait_for_log(driver, REST_ANSWER)
+
+
 def stored_state(driver: WebDriver) -> dict:
     raw = driver.execute_script(
         "for (var i = 0; i < localStorage.length; i++) { var k = localStorage.key(i);"

@@ -21,6 +21,7 @@ from tests.widget.browser_helpers import (
     REST_ANSWER,
     REST_QUESTION,
     active_element_matches,
+    ask_the_usual_question,
     bot_messages,
     log_text,
     open_widget,
@@ -88,10 +89,7 @@ def test_greeting_button_sends_its_payload(stack: Stack, driver: WebDriver) -> N
 
 
 def test_an_answer_offers_tell_me_more_and_a_person(stack: Stack, driver: WebDriver) -> None:
-    open_widget(driver, stack.widget_url + "/")
-    wait_for_greeting(driver)
-    send_with_button(driver, REST_QUESTION)
-    wait_for_log(driver, REST_ANSWER)
+    ask_the_usual_question(driver, stack.widget_url + "/")
     answer = [m for m in bot_messages(driver) if REST_ANSWER in m.text][-1]
     buttons = answer.find_elements(By.CSS_SELECTOR, ".rsw-choice")
     assert [b.text for b in buttons] == ["Tell me more", "Talk to a person"]
@@ -102,10 +100,7 @@ def test_an_answer_offers_tell_me_more_and_a_person(stack: Stack, driver: WebDri
 
 def test_staff_reply_reaches_the_page(stack: Stack, driver: WebDriver) -> None:
     """A reply from the console (HTTP API, output_channel=latest) arrives in the open widget, marked as staff."""
-    open_widget(driver, stack.widget_url + "/")
-    wait_for_greeting(driver)
-    send_with_button(driver, REST_QUESTION)
-    wait_for_log(driver, REST_ANSWER)
+    ask_the_usual_question(driver, stack.widget_url + "/")
     session_id = stored_state(driver)["sessionId"]
 
     event = {"event": "bot", "text": "Hello, this is Sam from the clinic.", "metadata": {"staff_reply": True, "staff": "Sam"}}

@@ -28,6 +28,7 @@ from tests.widget.browser_helpers import (
     REST_QUESTION,
     ROOT,
     SCREENSHOTS,
+    ask_the_usual_question,
     bot_messages,
     log_text,
     open_widget,
@@ -43,10 +44,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.browser, pytest.mark.usefixtures("w
 
 # --------------------------------------------------------------- tests ---
 def test_reload_restores_the_conversation(stack: Stack, driver: WebDriver) -> None:
-    open_widget(driver, stack.widget_url + "/")
-    wait_for_greeting(driver)
-    send_with_button(driver, REST_QUESTION)
-    wait_for_log(driver, REST_ANSWER)
+    ask_the_usual_question(driver, stack.widget_url + "/")
     before = [m.text for m in driver.find_elements(By.CSS_SELECTOR, ".rsw-log .rsw-msg")]
     session_id = stored_state(driver)["sessionId"]
     assert session_id
@@ -76,10 +74,7 @@ def test_reload_restores_the_conversation(stack: Stack, driver: WebDriver) -> No
 
 
 def test_new_conversation_clears_the_device(stack: Stack, driver: WebDriver) -> None:
-    open_widget(driver, stack.widget_url + "/")
-    wait_for_greeting(driver)
-    send_with_button(driver, REST_QUESTION)
-    wait_for_log(driver, REST_ANSWER)
+    ask_the_usual_question(driver, stack.widget_url + "/")
     first_session = stored_state(driver)["sessionId"]
 
     driver.find_element(By.CSS_SELECTOR, ".rsw-restart").click()
