@@ -114,9 +114,22 @@ def create_schema(engine: Engine) -> None:
     add_missing_columns(engine)
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
-    """One engine per URL per process, with the shared core's schema in place."""
-    engine = make_engine(url or load_settings().db_url)
+    """One engine per URL per process, with the shared core's schema in place.
+
+    With no URL, the configured one: resolved on each call, so the cache is keyed by the
+    URL actually used (keyed by None, a process whose CLINIC_DB_URL changes, as the test
+    session's does, kept the first database's engine)."""
+    return _engine_for(url or load_settings().db_url)
+
+
+@lru_cache(maxsize=8)
+def _engine_for(url: str) -> Engine:
+    engine = make_engine(url)
     create_schema(engine)
     return engine
+
+
+def clear_engines() -> None:
+    """Forget every cached engine (tests that delete or swap database files)."""
+    _engine_for.cache_clear()

@@ -12,7 +12,7 @@ from clinic_bot import db
 def db_url(tmp_path, monkeypatch) -> str:
     url = f"sqlite:///{tmp_path / 'clinic.db'}"
     monkeypatch.setenv("CLINIC_DB_URL", url)
-    db.get_engine.cache_clear()
+    db.clear_engines()
     return url
 
 

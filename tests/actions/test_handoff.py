@@ -116,7 +116,7 @@ async def test_storage_failure_still_tells_the_person_what_to_do(monkeypatch, ho
     monkeypatch.setenv("CLINIC_DB_URL", "sqlite:////proc/cannot/write/here.db")
     from clinic_bot import db
 
-    db.get_engine.cache_clear()
+    db.clear_engines()
     dispatcher = CollectingDispatcher()
     await ActionEscalateRedFlag().run(dispatcher, red_flag_tracker(), {})
     assert dispatcher.messages[0]["response"] == "utter_handoff_failed"

@@ -68,7 +68,7 @@ async def test_no_promise_of_a_reply_when_the_ticket_failed(monkeypatch) -> None
     monkeypatch.setenv("CLINIC_DB_URL", "sqlite:////proc/cannot/write/here.db")
     from clinic_bot import db
 
-    db.get_engine.cache_clear()
+    db.clear_engines()
     dispatcher = CollectingDispatcher()
     await ActionRequestHuman().run(dispatcher, make_tracker("a person please", "request_human"), {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_failed"]
