@@ -10,7 +10,8 @@ i.e. the patient's conversation, in a 500 answer. This entry point keeps
 rasa-sdk's `create_app` and its routes and changes only that:
 
 * it listens on `ACTION_HOST` (default 127.0.0.1);
-* every route but `/health` needs the shared secret Rasa sends in the
+* every route but `/health` and `/metrics` (clinic_bot/metrics.py: loopback
+  or METRICS_TOKEN only) needs the shared secret Rasa sends in the
   `X-Action-Secret` header (`action_endpoint.headers` in endpoints.yml); a
   missing or wrong secret answers 401 before any action code runs;
 * no CORS headers (only Rasa calls it, never a browser);
@@ -29,12 +30,13 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from clinic_bot import metrics
 from clinic_bot.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Action-Secret"
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", "/metrics"})
 
 
 def secret_matches(provided: Optional[str], expected: str) -> bool:
@@ -47,6 +49,7 @@ def build_app(secret: str, package: str = "actions") -> Sanic:
     if not secret:
         raise ValueError("ACTION_SERVER_SECRET is empty: the action server refuses to start without it")
     app = create_app(package, cors_origins=None)
+    metrics.add_route(app)
 
     @app.on_request
     async def require_secret(request: Request) -> Optional[HTTPResponse]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from clinic_bot import names
+from clinic_bot.metrics import ESCALATIONS, SAFETY_CHECKS
 from clinic_bot.notify import notify_ticket
 from clinic_bot.safety import UNSPECIFIED, load_table
 from clinic_bot.tickets import Ticket, TicketStore
@@ -62,8 +63,10 @@ class Escalation:
 
 
 def record(store: TicketStore, escalation: Escalation) -> Tuple[Ticket, bool]:
-    """Write (or find, or join) the ticket; True when staff need telling."""
-    return store.create(
+    """Write (or find, or join) the ticket; True when staff need telling.
+
+    Counted (clinic_bot/metrics.py) only when True: a retried or recovered turn is the same escalation."""
+    ticket, tell_staff = store.create(
         dedupe_key=escalation.dedupe_key,
         conversation_id=escalation.conversation_id,
         channel=escalation.channel or "unknown",
@@ -72,6 +75,12 @@ def record(store: TicketStore, escalation: Escalation) -> Tuple[Ticket, bool]:
         trigger_message=escalation.trigger_message,
         join_open_kind=RED_FLAG if escalation.kind == RED_FLAG else None,
     )
+    if tell_staff:
+        if escalation.kind == SAFETY_CHECK:
+            SAFETY_CHECKS.inc()
+        else:
+            ESCALATIONS.labels(category=ticket.category, urgency=ticket.urgency).inc()
+    return ticket, tell_staff
 
 
 def alert_staff_in_background(store: TicketStore, ticket: Ticket) -> None:

@@ -16,6 +16,10 @@ nothing deleted it. Two layers keep patient data out:
   instrument, such as `rasa run actions`, and for text printed outside
   `logging`) and writes it with `ExpiringLogFile`: owner-only files rotated
   daily or at LOG_MAX_BYTES, copies deleted after LOG_RETENTION_DAYS.
+  With LOG_FORMAT=json each line is written as one JSON object (`json_line`),
+  made from the already redacted text, for log collectors that parse JSON;
+  with LOG_TO_STDOUT=1 the launcher also prints each line on its own stdout
+  (container platforms collect stdout, not files).
 
 What `redact_text` removes: quoted messages ("user message '…'"), phone-like
 digit runs (all but the last 3 digits), conversation ids in Rasa API paths and
@@ -33,8 +37,10 @@ import json
 import logging
 import os
 import re
+import sys
 import threading
 import time
+from datetime import datetime, timezone
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import IO, Any, Optional
@@ -194,6 +200,41 @@ def install() -> None:
 
 
 # -- the launcher: files ------------------------------------------------------------------
+TEXT, JSON = "text", "json"
+_LEVEL = re.compile(r"\b(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|EXCEPTION)\b")
+_LEVEL_NAMES = {"WARN": "WARNING", "FATAL": "CRITICAL", "EXCEPTION": "ERROR"}
+_STDOUT = threading.Lock()
+
+
+def line_level(line: str) -> Optional[str]:
+    """The level a service printed on this line, if it printed one: a structured
+    record's `level` / `log_level` field, else an upper-case level name (as `logging` prints
+    it) in the line's first 100 characters."""
+    stripped = line.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            value = data.get("level") or data.get("log_level")
+            name = value.upper() if isinstance(value, str) else ""
+            return _LEVEL_NAMES.get(name, name) if _LEVEL.fullmatch(name) else None
+    match = _LEVEL.search(line[:100])
+    return _LEVEL_NAMES.get(match.group(1), match.group(1)) if match else None
+
+
+def json_line(service: str, redacted: str, when: Optional[float] = None) -> str:
+    """One log line as a JSON object; `redacted` must already have been through `redact_line`."""
+    ts = datetime.fromtimestamp(time.time() if when is None else when, tz=timezone.utc)
+    entry: dict = {"ts": ts.isoformat(timespec="milliseconds").replace("+00:00", "Z"), "service": service}
+    level = line_level(redacted)
+    if level:
+        entry["level"] = level
+    entry["message"] = redacted
+    return json.dumps(entry, ensure_ascii=False)
+
+
 class ExpiringLogFile(RotatingFileHandler):
     """An owner-only log file, rotated daily or at `max_bytes`; copies older than `retention_days` are deleted.
 
@@ -258,11 +299,30 @@ class ExpiringLogFile(RotatingFileHandler):
 
 
 class LogPump:
-    """Copies a child process's output, line by line and redacted, into an ExpiringLogFile (a thread)."""
+    """Copies a child process's output, line by line and redacted, into an ExpiringLogFile (a thread).
 
-    def __init__(self, stream: IO[bytes], path: Path, *, max_bytes: int, retention_days: int) -> None:
+    `log_format` "json" writes each line as `json_line`; `to_stdout` also prints it on
+    this process's stdout (in text format prefixed with the service name, so lines of
+    several services stay apart)."""
+
+    def __init__(
+        self,
+        stream: IO[bytes],
+        path: Path,
+        *,
+        max_bytes: int,
+        retention_days: int,
+        log_format: str = TEXT,
+        to_stdout: bool = False,
+        service: str = "",
+    ) -> None:
+        if log_format not in (TEXT, JSON):
+            raise ValueError(f"LOG_FORMAT must be {TEXT} or {JSON}, not {log_format!r}")
         self.stream = stream
         self._closed = False
+        self.log_format = log_format
+        self.to_stdout = to_stdout
+        self.service = service or Path(path).stem
         self.file = ExpiringLogFile(path, max_bytes=max_bytes, retention_days=retention_days)
         self.file.setFormatter(logging.Formatter("%(message)s"))
         self.thread = threading.Thread(target=self._run, name=f"log-pump-{Path(path).stem}", daemon=True)
@@ -273,13 +333,23 @@ class LogPump:
             for raw in iter(self.stream.readline, b""):
                 if self._closed:  # a grandchild kept the pipe open after stop: stop writing
                     break
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                record = logging.LogRecord("service", logging.INFO, __file__, 0, redact_line(line), None, None)
+                line = self.format(redact_line(raw.decode("utf-8", "replace").rstrip("\r\n")))
+                record = logging.LogRecord("service", logging.INFO, __file__, 0, line, None, None)
                 self.file.handle(record)
+                if self.to_stdout:
+                    self._print(line)
         except (OSError, ValueError):  # the stream was closed under us (stop)
             pass
         finally:
             self.file.flush()
+
+    def format(self, redacted: str) -> str:
+        return json_line(self.service, redacted) if self.log_format == JSON else redacted
+
+    def _print(self, line: str) -> None:
+        with _STDOUT:  # one pump thread per service: whole lines, never interleaved
+            sys.stdout.write((line if self.log_format == JSON else f"[{self.service}] {line}") + "\n")
+            sys.stdout.flush()
 
     def close(self, timeout_s: float = 5.0) -> None:
         """After the process exited: wait for its last lines, then close the file."""
@@ -291,4 +361,11 @@ class LogPump:
 def open_pump(stream: Optional[IO[bytes]], path: Path, settings: Any) -> Optional[LogPump]:
     if stream is None:
         return None
-    return LogPump(stream, path, max_bytes=settings.log_max_bytes, retention_days=settings.log_retention_days)
+    return LogPump(
+        stream,
+        path,
+        max_bytes=settings.log_max_bytes,
+        retention_days=settings.log_retention_days,
+        log_format=settings.log_format,
+        to_stdout=settings.log_to_stdout,
+    )

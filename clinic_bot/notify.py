@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Dict
 
 from clinic_bot.http_retry import PostOutcome, RetryPolicy, post_with_retries
+from clinic_bot.metrics import STAFF_ALERT_FAILURES
 from clinic_bot.signatures import sign
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,6 +44,7 @@ async def post_staff_webhook(
     policy = RetryPolicy(attempts=retries, timeout_s=timeout_s, backoff_s=backoff_s)
     outcome = await post_with_retries(url, body, headers, policy)
     if not outcome.ok:
+        STAFF_ALERT_FAILURES.inc()
         logger.warning("staff webhook failed after %s attempt(s): %s", outcome.attempts, outcome.error)
     return outcome
 

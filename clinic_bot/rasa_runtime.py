@@ -29,6 +29,12 @@ Security settings applied here (docs/security.md), from clinic_bot/settings.py:
 * Rasa's telemetry is off unless `RASA_TELEMETRY_ENABLED` says otherwise (a
   clinic's assistant sends nothing to third parties).
 
+Operations: `GET /metrics` (clinic_bot/metrics.py: loopback or METRICS_TOKEN
+only) is added to the app Rasa builds (`rasa.core.run.configure_app`), and every
+user turn is counted and timed by input channel around `Agent.handle_message`,
+which every channel's webhook and the widget's socket.io messages call; the
+time includes waiting for the conversation's lock, as the person waits too.
+
 `rasa run` started directly still works, only slower, with the stock journal
 and without these protections.
 """
@@ -38,18 +44,21 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import time
 from typing import Any, Dict, List, Text
 
+import rasa.core.run
 import sqlalchemy as sa
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.__main__ import main as rasa_main
 from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
 from rasa.shared.constants import DOCS_BASE_URL
 from sqlalchemy.engine import Engine
 
-from clinic_bot import message_guard
+from clinic_bot import message_guard, metrics
 from clinic_bot.db import sqlite_wal_on_connect
 from clinic_bot.logs import install as install_log_redaction
 from clinic_bot.settings import env, load_settings
@@ -77,12 +86,44 @@ def validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
     raise error
 
 
+def install_metrics() -> None:
+    """Count and time user turns; add `/metrics` to the server's app (idempotent)."""
+    handle = Agent.handle_message
+    if not getattr(handle, "_clinic_metrics", False):
+
+        async def timed(self: Any, message: Any) -> Any:
+            channel = metrics.channel_label(getattr(message, "input_channel", None))
+            started = time.perf_counter()
+            try:
+                return await handle(self, message)
+            finally:
+                metrics.USER_TURNS.labels(channel=channel).inc()
+                metrics.TURN_LATENCY.labels(channel=channel).observe(time.perf_counter() - started)
+
+        timed._clinic_metrics = True  # type: ignore[attr-defined]
+        Agent.handle_message = timed  # type: ignore[method-assign]
+
+    configure = rasa.core.run.configure_app
+    if not getattr(configure, "_clinic_metrics", False):
+
+        @functools.wraps(configure)
+        def configure_with_metrics(input_channels: Any = None, *args: Any, **kwargs: Any) -> Any:
+            app = configure(input_channels, *args, **kwargs)
+            metrics.register_channels(c.name() for c in input_channels or [])
+            metrics.add_route(app)
+            return app
+
+        configure_with_metrics._clinic_metrics = True  # type: ignore[attr-defined]
+        rasa.core.run.configure_app = configure_with_metrics
+
+
 def apply() -> None:
     """Install the fixes into the imported Rasa modules (idempotent)."""
     RemoteAction._validate_action_result = validate_action_result
     if not sa.event.contains(Engine, "connect", sqlite_wal_on_connect):
         sa.event.listen(Engine, "connect", sqlite_wal_on_connect)
     message_guard.install()
+    install_metrics()
 
 
 def server_argv(argv: List[str], jwt_secret: str) -> List[str]:

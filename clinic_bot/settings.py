@@ -74,9 +74,12 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("RATE_PER_SENDER", "20/60", "Access and limits", "messages one conversation may send per window (count/seconds)"),
     Variable("RATE_PER_CLIENT", "60/60", "Access and limits", "messages one remote address may send per window (count/seconds)"),
     Variable("RASA_TELEMETRY_ENABLED", "false", "Access and limits", "Rasa's telemetry (kept off: nothing goes to third parties)"),
+    Variable("METRICS_TOKEN", "", "Access and limits", "bearer token for /metrics from other machines (empty: loopback only; clinic_bot/metrics.py)"),
     # logs
     Variable("LOG_MAX_BYTES", "10000000", "Logs", "a service log rotates at this size (and daily)"),
     Variable("LOG_RETENTION_DAYS", "14", "Logs", "rotated logs older than this are deleted"),
+    Variable("LOG_FORMAT", "text", "Logs", "text | json: one JSON object per line (ts, service, level, message) in the service logs"),
+    Variable("LOG_TO_STDOUT", "0", "Logs", "1: the launcher also prints every (redacted) service log line on its stdout (containers)"),
     # console
     Variable("CONSOLE_DEV_SECRET", "", "Staff console", "1: generate CONSOLE_SECRET_KEY into var/secrets/ (development only)"),
     Variable("CONSOLE_COOKIE_SECURE", "auto", "Staff console", "auto | always | never"),
@@ -175,9 +178,12 @@ class Settings:
     max_socket_packet_bytes: int
     rate_per_sender: str
     rate_per_client: str
+    metrics_token: str
     # logs
     log_max_bytes: int
     log_retention_days: int
+    log_format: str
+    log_to_stdout: bool
     # staff console
     console_dev_secret: bool
     console_cookie_secure: str
@@ -229,8 +235,11 @@ def load_settings() -> Settings:
         max_socket_packet_bytes=int(env("MAX_SOCKET_PACKET_BYTES")),
         rate_per_sender=env("RATE_PER_SENDER"),
         rate_per_client=env("RATE_PER_CLIENT"),
+        metrics_token=env("METRICS_TOKEN"),
         log_max_bytes=int(env("LOG_MAX_BYTES")),
         log_retention_days=int(env("LOG_RETENTION_DAYS")),
+        log_format=env("LOG_FORMAT").lower(),
+        log_to_stdout=env("LOG_TO_STDOUT").lower() in ("1", "true", "yes"),
         console_dev_secret=env("CONSOLE_DEV_SECRET").lower() in ("1", "true", "yes"),
         console_cookie_secure=env("CONSOLE_COOKIE_SECURE").lower(),
         console_session_idle_minutes=int(env("CONSOLE_SESSION_IDLE_MINUTES")),

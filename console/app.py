@@ -19,6 +19,7 @@ from sanic import Request, Sanic
 from sanic.exceptions import MethodNotSupported, NotFound, SanicException
 from sanic.response import HTTPResponse
 
+from clinic_bot import metrics
 from clinic_bot.deliveries import DeliveryLog
 from clinic_bot.logs import install as install_log_redaction
 from clinic_bot.settings import load_settings
@@ -34,7 +35,7 @@ from console.sessions import SessionStore
 from console.tables import console_engine
 from console.throttle import LoginThrottle
 from console.views import admin, auth, conversations, queue, reports
-from console.web import HERE, STATIC_ROUTE_NAME, Services, authenticate, load_timezone, make_templates, render, security_headers
+from console.web import HERE, STATIC_ROUTE_NAME, Services, authenticate, load_timezone, make_templates, public, render, security_headers
 
 logger = logging.getLogger(__name__)
 _names = itertools.count()
@@ -98,6 +99,7 @@ def create_app(config: Optional[ConsoleConfig] = None, name: Optional[str] = Non
     app.static("/static/console.css", str(HERE / "static" / "console.css"), name=STATIC_ROUTE_NAME, content_type="text/css; charset=utf-8")
     for module in (auth, queue, conversations, reports, admin):
         app.blueprint(module.bp)
+    public(metrics.add_route(app))  # no staff sign-in: its own access rule (loopback or METRICS_TOKEN)
     app.register_middleware(authenticate, "request")
     app.register_middleware(security_headers, "response")  # type: ignore[arg-type]  # Sanic's stub types request middleware only
     app.error_handler.add(NotFound, _error)

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from clinic_bot import names
 from clinic_bot.escalation import RED_FLAG, Escalation, handoff_events, record, turn_marker
+from clinic_bot.metrics import RECONCILER_RECOVERIES
 from clinic_bot.notify import notify_ticket
 from clinic_bot.rasa_api import RasaApi
 from clinic_bot.safety import UNSPECIFIED
@@ -87,6 +88,7 @@ async def reconcile(tracker: Engine, tickets: TicketStore, rasa: Optional[RasaAp
         if not created:
             continue
         created_tickets.append(ticket)
+        RECONCILER_RECOVERIES.inc()
         logger.warning("recovered a lost escalation: ticket %s (%s)", ticket.id, ticket.category)
         await notify_ticket(tickets, ticket)
         try:

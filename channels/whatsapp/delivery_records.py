@@ -2,7 +2,7 @@
 
 Rasa's HTTP API answers 200 whatever the channel did, so a staff reply that
 WhatsApp refused (e.g. the 24-hour window had closed) would look sent. Each
-failure is recorded in clinic_bot/deliveries.py (no message text) for the
+failure is counted (clinic_bot/metrics.py) and recorded in clinic_bot/deliveries.py (no message text) for the
 console; an accepted staff reply is recorded with a hash of its message id so
 that a `failed` status arriving later is pinned on that reply.
 """
@@ -23,6 +23,7 @@ from channels.whatsapp.config import CHANNEL_NAME
 from channels.whatsapp.privacy import mask_phone, redact
 from clinic_bot.db import get_engine
 from clinic_bot.deliveries import DeliveryLog
+from clinic_bot.metrics import WHATSAPP_SEND_FAILURES
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class DeliveryRecorder:
         await self._write(recipient, lambda log: log.record_sent(str(recipient), CHANNEL_NAME, message_id))
 
     async def send_failed(self, recipient: Any, *, error_code: Optional[str], reason: str, staff_reply: bool) -> None:
+        WHATSAPP_SEND_FAILURES.labels(stage="send").inc()  # counted even if the record cannot be written
         await self._write(
             recipient,
             lambda log: log.record_failure(
@@ -100,6 +102,8 @@ class DeliveryRecorder:
         )
 
     async def statuses_failed(self, failed: List[FailedStatus]) -> None:
+        WHATSAPP_SEND_FAILURES.labels(stage="status").inc(len(failed))
+
         def write(log: DeliveryLog) -> None:
             for f in failed:
                 log.record_status_failure(f.recipient_id, CHANNEL_NAME, f.message_id, error_code=f.error_code, reason=f.reason)
