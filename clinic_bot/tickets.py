@@ -117,49 +117,82 @@ class TicketStore:
         the ticket then takes the higher urgency and category.
 
         Returns the ticket and whether staff need telling (created, or raised).
+
+        Two writers with the same key at once (two console reconcilers, or a reconciler
+        beside the action server, on PostgreSQL): both may find no ticket, and the
+        unique key lets only one insert; the other gets the winner's ticket back.
         """
         ranks = load_table().urgency_rank
         if urgency not in ranks:
             raise TicketError(f"unknown urgency {urgency!r}")
-        with self.engine.begin() as conn:
-            existing = conn.execute(sa.select(tickets_table).where(tickets_table.c.dedupe_key == dedupe_key)).first()
-            if existing is not None:
-                return Ticket.from_row(existing), False
-            repeat = conn.execute(sa.select(ticket_repeats_table.c.ticket_id).where(ticket_repeats_table.c.dedupe_key == dedupe_key)).first()
-            if repeat is not None:
-                return Ticket.from_row(conn.execute(sa.select(tickets_table).where(tickets_table.c.id == repeat.ticket_id)).one()), False
-            open_ticket = (
-                conn.execute(
-                    sa.select(tickets_table)
-                    .where(
-                        tickets_table.c.conversation_id == conversation_id,
-                        tickets_table.c.dedupe_key.startswith(f"{conversation_id}:{join_open_kind}:", autoescape=True),
-                        tickets_table.c.status.in_(("open", "acknowledged")),
-                    )
-                    .order_by(tickets_table.c.id.desc())
-                ).first()
-                if join_open_kind
-                else None
-            )
-            if open_ticket is not None:
-                return self._join(conn, open_ticket, dedupe_key, category, urgency, ranks[urgency], trigger_message)
-            result = conn.execute(
-                tickets_table.insert().values(
-                    dedupe_key=dedupe_key,
-                    conversation_id=conversation_id,
-                    channel=channel or "unknown",
-                    category=category,
-                    urgency=urgency,
-                    urgency_rank=ranks[urgency],
-                    trigger_message=trigger_message or "",
-                    created_at=_now(),
-                    status="open",
-                    notification_status="pending",
-                    notification_attempts=0,
+        try:
+            with self.engine.begin() as conn:
+                return self._create_once(conn, dedupe_key, conversation_id, channel, category, urgency, trigger_message, join_open_kind, ranks)
+        except sa.exc.IntegrityError:
+            with self.engine.connect() as conn:
+                found = self._by_key(conn, dedupe_key)
+            if found is None:
+                raise
+            return found, False
+
+    @staticmethod
+    def _by_key(conn: Any, dedupe_key: str) -> Optional[Ticket]:
+        """The ticket a dedupe key created or joined, if any."""
+        existing = conn.execute(sa.select(tickets_table).where(tickets_table.c.dedupe_key == dedupe_key)).first()
+        if existing is not None:
+            return Ticket.from_row(existing)
+        repeat = conn.execute(sa.select(ticket_repeats_table.c.ticket_id).where(ticket_repeats_table.c.dedupe_key == dedupe_key)).first()
+        if repeat is not None:
+            return Ticket.from_row(conn.execute(sa.select(tickets_table).where(tickets_table.c.id == repeat.ticket_id)).one())
+        return None
+
+    def _create_once(
+        self,
+        conn: Any,
+        dedupe_key: str,
+        conversation_id: str,
+        channel: str,
+        category: str,
+        urgency: str,
+        trigger_message: str,
+        join_open_kind: Optional[str],
+        ranks: Dict[str, int],
+    ) -> Tuple[Ticket, bool]:
+        found = self._by_key(conn, dedupe_key)
+        if found is not None:
+            return found, False
+        open_ticket = (
+            conn.execute(
+                sa.select(tickets_table)
+                .where(
+                    tickets_table.c.conversation_id == conversation_id,
+                    tickets_table.c.dedupe_key.startswith(f"{conversation_id}:{join_open_kind}:", autoescape=True),
+                    tickets_table.c.status.in_(("open", "acknowledged")),
                 )
+                .order_by(tickets_table.c.id.desc())
+            ).first()
+            if join_open_kind
+            else None
+        )
+        if open_ticket is not None:
+            return self._join(conn, open_ticket, dedupe_key, category, urgency, ranks[urgency], trigger_message)
+        result = conn.execute(
+            tickets_table.insert().values(
+                dedupe_key=dedupe_key,
+                conversation_id=conversation_id,
+                channel=channel or "unknown",
+                category=category,
+                urgency=urgency,
+                urgency_rank=ranks[urgency],
+                trigger_message=trigger_message or "",
+                created_at=_now(),
+                status="open",
+                notification_status="pending",
+                notification_attempts=0,
             )
-            ticket_id = result.inserted_primary_key[0]
-        return self.get(ticket_id), True
+        )
+        ticket_id = result.inserted_primary_key[0]
+        return Ticket.from_row(conn.execute(sa.select(tickets_table).where(tickets_table.c.id == ticket_id)).one()), True
 
     @staticmethod
     def _join(conn: Any, row: Any, dedupe_key: str, category: str, urgency: str, rank: int, trigger: str) -> Tuple[Ticket, bool]:
