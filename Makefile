@@ -17,10 +17,14 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: lint rasa-env run test venv spacy model train validate pytest e2e nlu-report redflag-report blind-report bench shell clean-model model-inputs
+.PHONY: lint rasa-env run cluster test venv spacy model train validate pytest e2e nlu-report redflag-report blind-report bench shell clean-model model-inputs migrate-to-postgres
 
 run: model
 	@bash scripts/run.sh
+
+# N Rasa servers (default 2) behind nginx on PostgreSQL, Redis and RabbitMQ (docs/deploy.md)
+cluster: model
+	@bash scripts/cluster.sh
 
 test: lint model
 	@bash scripts/test.sh
@@ -71,6 +75,12 @@ shell: model
 # The plain Rasa CLI (README, "Plain Rasa"): var/rasa.env holds what endpoints.yml reads.
 rasa-env: $(VENV)/.lock.sha256
 	@$(PY) -m clinic_bot.launcher --write-env
+
+# Move a clinic off the embedded SQLite files (var/clinic.db, var/tracker.db) into one PostgreSQL
+# database (POSTGRES_* settings; created if missing), verified row by row; safe to rerun.
+# MIGRATE_ARGS="--to postgresql://..." for another target, MIGRATE_ARGS=--dry-run to only count.
+migrate-to-postgres: $(VENV)/.lock.sha256
+	@$(PY) scripts/migrate_to_postgres.py $(MIGRATE_ARGS)
 
 # Lint and types of the project's own code (ruff.toml, mypy.ini); make test runs it first.
 LINTED := actions bench channels clinic_bot components console scripts tests widget

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from clinic_bot.files import PRIVATE_UMASK, kept_secret, make_private, private_dir, write_private
+from clinic_bot.foreground import serve_in_foreground
 from clinic_bot.logs import LogPump, open_pump
 from clinic_bot.origins import default_widget_origins
 from clinic_bot.rasa_api import auth_headers
@@ -65,6 +66,7 @@ class Service:
     health_url: str
     public_url: str
     timeout_s: float = 180.0
+    log_name: str = ""  # the log file's name (default: the name's first word)
     proc: Optional[subprocess.Popen] = None
     log: Optional[LogPump] = None
 
@@ -86,6 +88,7 @@ class Stack:
     # False: plain `rasa run`, no warm-up (the benchmark measures what the fixes are worth)
     runtime_fixes: bool = True
     extra_env: Dict[str, str] = field(default_factory=dict)
+    endpoints: Optional[Path] = None  # None: RASA_ENDPOINTS (endpoints.yml)
     log_dir: Optional[Path] = None
     services: List[Service] = field(default_factory=list)
 
@@ -172,8 +175,37 @@ class Stack:
         write_private(path, "# written by `make rasa-env` (clinic_bot/launcher.py); holds secrets: never commit\n" + "\n".join(lines) + "\n")
         return path
 
-    def build_services(self) -> List[Service]:
+    def rasa_service(self, port: int, name: str = "rasa server", log_name: str = "") -> Service:
+        """One Rasa server on `port` (a cluster starts several, clinic_bot/cluster.py)."""
         py, rasa = str(VENV_BIN / "python"), str(VENV_BIN / "rasa")
+        url = f"http://{self.host}:{port}"
+        return Service(
+            name,
+            [
+                *([py, "-m", "clinic_bot.rasa_runtime"] if self.runtime_fixes else [rasa]),
+                # no --auth-token / --cors: the JWT secret comes from the environment
+                # (clinic_bot/rasa_runtime.py); only the widget's socket.io answers
+                # cross-origin, to WIDGET_ORIGINS (widget/rasa_channel.py)
+                "run",
+                "--model",
+                str(self.model),
+                "--enable-api",
+                "--interface",
+                self.host,
+                "--port",
+                str(port),
+                "--credentials",
+                str(PROJECT_ROOT / "credentials.yml"),
+                "--endpoints",
+                str(self.endpoints or load_settings().endpoints_path),
+            ],
+            f"{url}/",
+            url,
+            log_name=log_name,
+        )
+
+    def build_services(self) -> List[Service]:
+        py = str(VENV_BIN / "python")
         services = []
         if self.with_actions:
             services.append(
@@ -184,31 +216,7 @@ class Stack:
                     f"http://{self.host}:{self.action_port}/webhook",
                 )
             )
-        services.append(
-            Service(
-                "rasa server",
-                [
-                    *([py, "-m", "clinic_bot.rasa_runtime"] if self.runtime_fixes else [rasa]),
-                    # no --auth-token / --cors: the JWT secret comes from the environment
-                    # (clinic_bot/rasa_runtime.py); only the widget's socket.io answers
-                    # cross-origin, to WIDGET_ORIGINS (widget/rasa_channel.py)
-                    "run",
-                    "--model",
-                    str(self.model),
-                    "--enable-api",
-                    "--interface",
-                    self.host,
-                    "--port",
-                    str(self.rasa_port),
-                    "--credentials",
-                    str(PROJECT_ROOT / "credentials.yml"),
-                    "--endpoints",
-                    str(load_settings().endpoints_path),
-                ],
-                f"{self.rasa_url}/",
-                self.rasa_url,
-            )
-        )
+        services.append(self.rasa_service(self.rasa_port))
         if self.with_console and (PROJECT_ROOT / "console" / "app.py").exists():
             services.append(
                 Service(
@@ -256,7 +264,7 @@ class Stack:
             start_new_session=True,
             umask=PRIVATE_UMASK,
         )
-        svc.log = open_pump(svc.proc.stdout, log_dir / f"{svc.name.split()[0]}.log", load_settings())
+        svc.log = open_pump(svc.proc.stdout, log_dir / f"{svc.log_name or svc.name.split()[0]}.log", load_settings())
 
     def maintain_logs(self) -> None:
         """Rotate a quiet service's log once a day and delete expired copies (called periodically)."""
@@ -267,18 +275,18 @@ class Stack:
     def _await_ready(self, svc: Service) -> None:
         """Wait for the service's health check; a Rasa server is then warmed up (start or restart)."""
         wait_http(svc.health_url, svc.timeout_s, svc.proc)
-        if svc.name == "rasa server" and self.runtime_fixes:
-            self.warm_up()
+        if svc.name.startswith("rasa server") and self.runtime_fixes:
+            self.warm_up(svc.public_url)
 
-    def warm_up(self) -> bool:
+    def warm_up(self, rasa_url: Optional[str] = None) -> bool:
         """Parse one message so TensorFlow builds its graphs now, not on a patient's first turn.
 
         Parse-only (`/model/parse`): no conversation is created, so nothing shows in
         the staff console. A failure is reported but does not stop the stack."""
-        if not any(svc.name == "rasa server" for svc in self.services):
+        if not any(svc.name.startswith("rasa server") for svc in self.services):
             return False
         req = urllib.request.Request(
-            f"{self.rasa_url}/model/parse",
+            f"{rasa_url or self.rasa_url}/model/parse",
             data=b'{"text": "hello, is it arthritis?"}',
             headers={"Content-Type": "application/json", **self.api_headers()},
         )
@@ -360,39 +368,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             )
         finally:
             stack.stop()
-    try:
-        stack.start()
-    except Exception as exc:
-        print(f"error: {exc}\nlogs: {stack.var_dir / 'logs'}", file=sys.stderr)
-        return 1
-    print("\nThe assistant is running (Ctrl-C stops everything):")
-    for svc in stack.services:
-        print(f"  {svc.name:<24} {svc.public_url}")
-    print(f"  REST channel             {stack.rasa_url}/webhooks/rest/webhook")
-    print("  HTTP API                 JWT: .venv/bin/python -m clinic_bot.rasa_api token")
-    print(f"  logs                     {stack.var_dir / 'logs'}")
-    stop = {"now": False}
-
-    def _stop(*_: object) -> None:
-        stop["now"] = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        last_log_check = time.monotonic()
-        while not stop["now"]:
-            for svc in stack.services:
-                if svc.proc and svc.proc.poll() is not None:
-                    print(f"error: {svc.name} exited (code {svc.proc.returncode}); see logs", file=sys.stderr)
-                    stop["now"] = True
-            if time.monotonic() - last_log_check > 60:
-                stack.maintain_logs()
-                last_log_check = time.monotonic()
-            time.sleep(0.5)
-    finally:
-        print("\n==> stopping")
-        stack.stop()
-    return 0
+    return serve_in_foreground(stack, [f"REST channel             {stack.rasa_url}/webhooks/rest/webhook"])
 
 
 if __name__ == "__main__":

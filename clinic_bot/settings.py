@@ -178,6 +178,7 @@ class Settings:
     max_socket_packet_bytes: int
     rate_per_sender: str
     rate_per_client: str
+    socketio_manager_url: str
     metrics_token: str
     # logs
     log_max_bytes: int
@@ -235,6 +236,7 @@ def load_settings() -> Settings:
         max_socket_packet_bytes=int(env("MAX_SOCKET_PACKET_BYTES")),
         rate_per_sender=env("RATE_PER_SENDER"),
         rate_per_client=env("RATE_PER_CLIENT"),
+        socketio_manager_url=env("SOCKETIO_MANAGER_URL"),
         metrics_token=env("METRICS_TOKEN"),
         log_max_bytes=int(env("LOG_MAX_BYTES")),
         log_retention_days=int(env("LOG_RETENTION_DAYS")),

@@ -31,6 +31,10 @@ if command -v npm >/dev/null 2>&1; then
   tests/widget/webchat/install.sh
 fi
 
+# nginx for the cluster tests (tests/cluster/), which also need PostgreSQL, Redis and
+# RabbitMQ on this machine and skip, saying why, where they are absent.
+bash scripts/ensure_nginx.sh || echo "warning: no nginx: the cluster tests will be skipped" >&2
+
 echo "==> rasa data validate"
 .venv/bin/rasa data validate --domain domain --data data --config config.yml 2>&1 | grep -v "is ignored: it is neither" | tail -5
 

@@ -66,6 +66,7 @@ import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 import rasa.shared.utils.io
+import socketio
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
@@ -88,6 +89,20 @@ def is_loopback(address: str) -> bool:
         return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
+
+
+def client_address(environ: Dict[str, Any], fallback: Text) -> Text:
+    """The patient's address, for the per-address rate limit.
+
+    Behind the cluster's nginx every socket's peer is 127.0.0.1, which would exempt
+    everyone from the limit; nginx appends the real peer to X-Forwarded-For, so when
+    the peer is on this machine (the servers listen on loopback only) and the header
+    is there, its last entry is the address nginx saw."""
+    peer = environ.get("REMOTE_ADDR") or fallback
+    forwarded = [part.strip() for part in str(environ.get("HTTP_X_FORWARDED_FOR") or "").split(",") if part.strip()]
+    if forwarded and is_loopback(peer):
+        return forwarded[-1]
+    return peer
 
 
 def slow_down_text() -> str:
@@ -149,6 +164,22 @@ def user_text(message: Any) -> Optional[Text]:
     return message if isinstance(message, str) else None
 
 
+def share_sockets_between_servers(sio: Any, url: Text) -> None:
+    """Give the socket.io server python-socketio's Redis client manager.
+
+    With several Rasa servers, a patient's socket lives on one of them, but a staff
+    reply (the console posts it through Rasa's HTTP API behind the load balancer)
+    may be emitted on another. Rasa's stock channel keeps python-socketio's
+    in-process manager, so that emit reaches no one (Rasa's own SocketIOOutput
+    warns that it cannot work across instances). Through Redis pub/sub every
+    server hears every emit and the one holding the room delivers it. Set before
+    the first connection, while the server has not yet initialised its manager."""
+    manager = socketio.AsyncRedisManager(url, channel="facet_assistant_socketio", logger=logger)
+    manager.set_server(sio)
+    sio.manager = manager
+    sio.manager_initialized = False
+
+
 class WidgetSocketIOOutput(SocketIOOutput):
     """Emits each bot response whole, in a single `bot_uttered` event."""
 
@@ -183,6 +214,8 @@ class WidgetSocketIOInput(SocketIOInput):
         sio = self.sio
         assert sio is not None
         settings = load_settings()
+        if settings.socketio_manager_url:
+            share_sockets_between_servers(sio, settings.socketio_manager_url)
         # The stock channel passes cors_allowed_origins=[] (engine.io then leaves CORS
         # to the app, and `rasa run --cors` opened every route); answer only the widget's origins.
         sio.eio.cors_allowed_origins = allowed_widget_origins() or None  # None: same origin only; [] would switch checks off
@@ -206,7 +239,7 @@ class WidgetSocketIOInput(SocketIOInput):
             if not isinstance(data, dict):
                 return
             output_channel = WidgetSocketIOOutput(sio, self.bot_message_evt)
-            client = (sio.get_environ(sid, namespace=self.namespace) or {}).get("REMOTE_ADDR") or sid
+            client = client_address(sio.get_environ(sid, namespace=self.namespace) or {}, sid)
             if not is_loopback(client) and not per_client.allow(client):
                 await sio.emit(self.bot_message_evt, {"text": slow_down_text()}, room=sid, namespace=self.namespace)
                 return

@@ -36,9 +36,7 @@ def race(store: TicketStore, escalation: Escalation, writers: int) -> List[Tuple
 def test_racing_writers_of_one_escalation_make_one_ticket_and_one_alert(pg_url: str) -> None:
     store = TicketStore(get_engine(pg_url))
     for n in range(20):  # many rounds: the race is real only some of the time
-        escalation = Escalation(
-            conversation_id=f"race-{n}", kind=RED_FLAG, marker="m1", channel="rest", trigger_message="", category="cauda_equina"
-        )
+        escalation = Escalation(conversation_id=f"race-{n}", kind=RED_FLAG, marker="m1", channel="rest", trigger_message="", category="cauda_equina")
         results = race(store, escalation, writers=4)
         assert len(results) == 4
         assert len({t.id for t, _ in results}) == 1
