@@ -13,7 +13,15 @@ import console  # noqa: F401
 from console.app import create_app
 from console.config import ConsoleConfig
 
-PUBLIC = {("GET", "/health"), ("GET", "/login"), ("POST", "/login"), ("GET", "/static/console.css"), ("HEAD", "/static/console.css")}
+# /metrics needs no sign-in: it has its own rule (loopback or METRICS_TOKEN; tests/clinic_bot/test_metrics.py)
+PUBLIC = {
+    ("GET", "/health"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("GET", "/static/console.css"),
+    ("HEAD", "/static/console.css"),
+    ("GET", "/metrics"),
+}
 _PARAM = re.compile(r"<([^:>]+)(?::([^>]+))?>")
 
 
