@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: lint rasa-env run cluster test venv spacy model train validate pytest e2e nlu-report redflag-report blind-report bench shell clean-model model-inputs migrate-to-postgres
+.PHONY: lint rasa-env run cluster bench-cluster test venv spacy model train validate pytest e2e nlu-report redflag-report blind-report bench shell clean-model model-inputs migrate-to-postgres
 
 run: model
 	@bash scripts/run.sh
@@ -68,6 +68,11 @@ blind-report: $(MODEL)
 
 bench: model
 	@$(PY) bench/run_bench.py
+
+# cluster mode: SQLite single server vs 1 and 2 Rasa servers behind nginx -> reports/cluster_benchmark.md
+bench-cluster: model
+	@bash scripts/ensure_nginx.sh
+	@$(PY) bench/cluster_bench.py $(BENCH_ARGS)
 
 shell: model
 	@bash scripts/run.sh --shell

@@ -144,6 +144,7 @@ async def run_level(
     sender_prefix: str = "bench",
     min_turns: int = 0,
     max_duration_s: Optional[float] = None,
+    headers: Optional[Dict[str, str]] = None,
 ) -> LevelResult:
     """Run `concurrency` simulated people for `duration_s`, and on until at least `min_turns`
     turns are done, but never longer than `max_duration_s` (default 3 x duration_s)."""
@@ -181,7 +182,7 @@ async def run_level(
                 if r.escalated:  # in handoff now (a red flag, or a question taken for one): a new conversation
                     break
 
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
         await asyncio.gather(*(person(i, session) for i in range(concurrency)))
     result.wall_s = time.perf_counter() - t_level
     return result
