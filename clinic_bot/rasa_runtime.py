@@ -101,7 +101,7 @@ def install_metrics() -> None:
                 metrics.TURN_LATENCY.labels(channel=channel).observe(time.perf_counter() - started)
 
         timed._clinic_metrics = True  # type: ignore[attr-defined]
-        Agent.handle_message = timed  # type: ignore[method-assign]
+        Agent.handle_message = timed
 
     configure = rasa.core.run.configure_app
     if not getattr(configure, "_clinic_metrics", False):
