@@ -31,6 +31,7 @@ from console.repositories.audit import AuditLog
 from console.repositories.conversations import ConversationRepository
 from console.repositories.erasure import Eraser
 from console.repositories.events import tracker_engine
+from console.repositories.summaries import INDEX_EVERY_S
 from console.sessions import SessionStore
 from console.tables import console_engine
 from console.throttle import LoginThrottle
@@ -48,6 +49,7 @@ def build_services(config: ConsoleConfig) -> Services:
     deliveries = DeliveryLog(engine)
     tracker = tracker_engine(config.tracker_db_url)
     tz = load_timezone(config.timezone)
+    conversations = ConversationRepository(tracker, tickets, config.secret_key, low_confidence=config.low_confidence, deliveries=deliveries)
     return Services(
         config=config,
         users=users,
@@ -60,9 +62,9 @@ def build_services(config: ConsoleConfig) -> Services:
             max_s=config.lockout_max_seconds,
         ),
         tickets=tickets,
-        conversations=ConversationRepository(tracker, tickets, config.secret_key, low_confidence=config.low_confidence, deliveries=deliveries),
+        conversations=conversations,
         audit=AuditLog(engine),
-        eraser=Eraser(tracker, engine, config.secret_key),
+        eraser=Eraser(tracker, engine, config.secret_key, index=conversations.index),
         tz=tz,
         templates=make_templates(tz),
         deliveries=deliveries,
@@ -153,6 +155,20 @@ async def reconcile_forever(app: Sanic) -> None:
         await asyncio.sleep(every)
 
 
+async def summaries_forever(app: Sanic) -> None:
+    """Keep the conversation list's summary tables in step with Rasa's events
+    (console/repositories/summaries.py): the first build and any backlog happen here,
+    so a page's own catch-up before it reads only ever has a few new events to do."""
+    index = app.ctx.services.conversations.index
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            await loop.run_in_executor(None, index.catch_up)
+        except Exception:
+            logger.exception("summary indexing failed; will retry")
+        await asyncio.sleep(INDEX_EVERY_S)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     install_log_redaction()  # no patient data in the console's log (clinic_bot/logs.py)
     parser = argparse.ArgumentParser(description="Clinic staff console")
@@ -168,6 +184,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     app = create_app(config, name="clinic_console")
     app.add_task(reconcile_forever)  # type: ignore[arg-type]  # Sanic passes the app to a callable task
     app.add_task(retention_forever)  # type: ignore[arg-type]
+    app.add_task(summaries_forever)  # type: ignore[arg-type]
     # No access log: even with opaque references, request lines are not needed in logs.
     app.run(host=args.host, port=args.port, access_log=False, debug=False, motd=False)
     return 0

@@ -8,6 +8,7 @@
   python -m console.cli unlock-user NAME
   python -m console.cli delete-conversation SENDER_ID [--yes]
   python -m console.cli retention [--days N]      (default CONSOLE_RETENTION_DAYS, else 365)
+  python -m console.cli summaries [--rebuild]     (bring the list's summary tables up to date once)
 
 Passwords are read from a hidden prompt (asked twice), or from the first line
 of stdin when stdin is not a terminal (for scripts), never from arguments.
@@ -78,6 +79,8 @@ def main(argv: Optional[List[str]] = None, stdin: TextIO = sys.stdin, out: TextI
     p.add_argument("sender_id")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     sub.add_parser("reconcile", help="finish red-flag escalations lost while the action server was down")
+    p = sub.add_parser("summaries", help="bring the conversation list's summary tables up to date (the console also does, continuously)")
+    p.add_argument("--rebuild", action="store_true", help="drop every summary row and recompute them all from Rasa's events")
     p = sub.add_parser("retention", help="delete conversations older than N days")
     p.add_argument("--days", type=int, default=None, help="default: CONSOLE_RETENTION_DAYS, else 365")
     args = parser.parse_args(argv)
@@ -127,6 +130,17 @@ def main(argv: Optional[List[str]] = None, stdin: TextIO = sys.stdin, out: TextI
 
             recovered = asyncio.run(reconcile(tracker_engine(tracker_db_url()), TicketStore(engine)))
             print(f"recovered {len(recovered)} escalation(s): " + ", ".join(f"ticket {t.id} ({t.category})" for t in recovered), file=out)
+        elif args.command == "summaries":
+            import time
+
+            from console.repositories.events import tracker_engine
+            from console.repositories.summaries import SummaryIndex
+
+            settings = load_settings()
+            index = SummaryIndex(tracker_engine(tracker_db_url()), engine, load_secret_key(required=False) or "", settings.console_low_confidence)
+            started = time.monotonic()
+            n = index.rebuild() if args.rebuild else index.catch_up(batch=20000)
+            print(f"summaries up to date: {n} conversation(s) recomputed in {time.monotonic() - started:.1f} s", file=out)
         elif args.command == "retention":
             days = args.days if args.days is not None else retention_days_default()
             result = _eraser().apply_retention(days, actor=_actor())

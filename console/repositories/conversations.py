@@ -1,17 +1,17 @@
 """Conversations, read from Rasa's tracker store plus the handoff tickets.
 
-Listing works on per-sender aggregates in SQL; the few things only the JSON
-`data` column knows (channel, text, confidences) are decoded in Python for the
-rows that need them. Nothing is copied out of Rasa's table.
+The list, its filters and search, and the unanswered report read the summary
+tables (console/repositories/summary_tables.py), which the indexer derives from
+Rasa's events table and brings up to date before each read; one transcript reads
+its conversation's events directly (Rasa indexes events by sender_id).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from clinic_bot.deliveries import DeliveryFailure, DeliveryLog
 from clinic_bot.tickets import STATUSES, Ticket, TicketStore
 from console.refs import REF_RE, conversation_ref
-from console.repositories.events import event_data, has_events_table, in_time_range
+from console.repositories.events import event_data, has_events_table
 from console.repositories.events import events_table as ev
 from console.repositories.filters import Filters
 from console.repositories.messages import (
@@ -29,11 +29,13 @@ from console.repositories.messages import (
     UserMessageInfo,
     analyse_user_event,
 )
-from console.repositories.unanswered import UnansweredItem, scan_unanswered
+from console.repositories.summaries import SummaryIndex
+from console.repositories.summary_reads import ListQuery, SummaryReader
+from console.repositories.unanswered import UnansweredItem
 
 # Slots set at every session start from the clinic profile: noise in a transcript.
 HIDDEN_SLOTS = frozenset({"emergency_number", "emergency_department", "urgent_advice", "crisis_line"})
-CHUNK = 500
+READ_STEPS = 1  # indexer steps a page may run before reading (each at most BATCH_EVENTS events)
 # A staff reply's event is stamped just before the channel sends it (retries included, a send
 # ends within a minute): a failure belongs to the last staff reply stamped that long before.
 DELIVERY_MATCH_S = 60.0
@@ -93,10 +95,6 @@ class Transcript:
     ticket_failures: Dict[int, List[DeliveryFailure]] = field(default_factory=dict)
 
 
-def like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def failures_since_ticket(ticket: Ticket, failures: Iterable[DeliveryFailure]) -> List[DeliveryFailure]:
     """The failed deliveries of the ticket's conversation since the ticket was opened."""
     opened = _ticket_ts(ticket)
@@ -132,7 +130,14 @@ def _ticket_ts(ticket: Ticket) -> float:
 
 class ConversationRepository:
     def __init__(
-        self, tracker_engine: Engine, tickets: TicketStore, secret_key: str, *, low_confidence: float = 0.6, deliveries: Optional[DeliveryLog] = None
+        self,
+        tracker_engine: Engine,
+        tickets: TicketStore,
+        secret_key: str,
+        *,
+        low_confidence: float = 0.6,
+        deliveries: Optional[DeliveryLog] = None,
+        index: Optional[SummaryIndex] = None,
     ) -> None:
         self.engine = tracker_engine
         self.tickets = tickets
@@ -141,6 +146,9 @@ class ConversationRepository:
         self.low_confidence = low_confidence
         self._refs: Dict[str, str] = {}
         self._lock = threading.Lock()
+        # The list pages read the summaries, kept in the project's database (the tickets').
+        self.index = index or SummaryIndex(tracker_engine, tickets.engine, secret_key, low_confidence)
+        self.reader = SummaryReader(tickets.engine)
 
     # -- references ---------------------------------------------------------
     def ref(self, sender_id: str) -> str:
@@ -149,14 +157,6 @@ class ConversationRepository:
             self._refs[ref] = sender_id
         return ref
 
-    def sender_ids(self) -> Set[str]:
-        ids: Set[str] = set()
-        if self._ready():
-            with self.engine.connect() as conn:
-                ids.update(r[0] for r in conn.execute(sa.select(ev.c.sender_id).distinct()))
-        ids.update(t.conversation_id for t in self.tickets.list(statuses=STATUSES))
-        return ids
-
     def resolve(self, ref: str) -> Optional[str]:
         """The sender id behind a URL reference, or None (unknown or erased)."""
         if not REF_RE.match(ref or ""):
@@ -164,14 +164,16 @@ class ConversationRepository:
         with self._lock:
             sender = self._refs.get(ref)
         if sender is None:
-            for sid in self.sender_ids():
-                self.ref(sid)
-            with self._lock:
-                sender = self._refs.get(ref)
+            self.fresh()
+            sender = self.reader.sender_for_ref(ref) if self.secret_key == self.index.secret_key else None
+        if sender is None:  # a conversation known only from its tickets (its events pruned)
+            sender = next((t.conversation_id for t in self.tickets.list(statuses=STATUSES) if self.ref(t.conversation_id) == ref), None)
         if sender is not None and not self.exists(sender):
             with self._lock:
                 self._refs.pop(ref, None)
             return None
+        if sender is not None:
+            self.ref(sender)
         return sender
 
     def forget(self, sender_id: str) -> None:
@@ -191,121 +193,63 @@ class ConversationRepository:
                     return True
         return bool(self.tickets.list(statuses=STATUSES, conversation_id=sender_id))
 
-    # -- listing ------------------------------------------------------------
+    # -- listing (the summary tables) ----------------------------------------------
+    def fresh(self) -> None:
+        """Bring the summaries up to date before a page reads them, so staff never see a
+        stale list: one cheap check when nothing is new, a bounded step when something is
+        (a long backlog, such as the first build, is the background pass's job)."""
+        self.index.catch_up(max_steps=READ_STEPS)
+
+    def _summary(self, row: Any) -> Summary:
+        return Summary(
+            row.sender_id,
+            row.ref,
+            row.first_at,
+            row.last_at,
+            row.user_messages,
+            row.channel,
+            escalated=bool(row.escalated or row.tickets),
+            in_handoff=bool(row.in_handoff),
+            open_tickets=int(row.open_tickets),
+        )
+
     def summaries(self, start: Optional[float] = None, end: Optional[float] = None) -> Dict[str, Summary]:
         """Every conversation with at least one user message active in [start, end)."""
-        if not self._ready():
-            return {}
-        is_user = sa.case((ev.c.type_name == "user", 1), else_=0)
-        q = (
-            sa.select(
-                ev.c.sender_id,
-                sa.func.min(ev.c.timestamp),
-                sa.func.max(ev.c.timestamp),
-                sa.func.sum(is_user),
-                sa.func.max(sa.case((ev.c.type_name == "user", ev.c.id), else_=None)),
-            )
-            .group_by(ev.c.sender_id)
-            .having(sa.func.sum(is_user) > 0)
-        )
-        if start is not None:
-            q = q.having(sa.func.max(ev.c.timestamp) >= start)
-        if end is not None:
-            q = q.having(sa.func.min(ev.c.timestamp) < end)
-        out: Dict[str, Summary] = {}
-        last_user_ids: Dict[int, str] = {}
-        with self.engine.connect() as conn:
-            for sender, first, last, users, last_user_id in conn.execute(q):
-                out[sender] = Summary(sender, self.ref(sender), first or 0.0, last or 0.0, int(users or 0))
-                if last_user_id is not None:
-                    last_user_ids[last_user_id] = sender
-            ids = list(last_user_ids)
-            for i in range(0, len(ids), CHUNK):
-                rows = conn.execute(sa.select(ev.c.id, ev.c.data).where(ev.c.id.in_(ids[i : i + CHUNK])))
-                for event_id, raw in rows:
-                    out[last_user_ids[event_id]].channel = event_data(raw).get("input_channel") or "unknown"
-            handoff_rows = conn.execute(
-                sa.select(ev.c.sender_id, ev.c.type_name, ev.c.data)
-                .where(sa.or_(sa.and_(ev.c.type_name == "slot", ev.c.action_name == HANDOFF_SLOT), ev.c.type_name == "restart"))
-                .order_by(ev.c.id)
-            )
-            for sender, type_name, raw in handoff_rows:
-                summary = out.get(sender)
-                if summary is None:
-                    continue
-                value = bool(event_data(raw).get("value")) if type_name == "slot" else False
-                summary.in_handoff = value
-                summary.escalated = summary.escalated or value
-        for ticket in self.tickets.list(statuses=STATUSES):
-            summary = out.get(ticket.conversation_id)
-            if summary is not None:
-                summary.escalated = True
-                summary.open_tickets += ticket.status != "closed"
-        return out
-
-    def search(self, text: str, start: Optional[float] = None, end: Optional[float] = None) -> Set[str]:
-        """Senders whose user or bot messages contain `text` (case-insensitive)."""
-        needle = text.casefold()
-        if not needle or not self._ready():
-            return set()
-        q = sa.select(ev.c.sender_id, ev.c.data).where(ev.c.type_name.in_(("user", "bot")))
-        if text.isascii():
-            # Rasa stores json.dumps(event) (ASCII-escaped): match the escaped form first.
-            q = q.where(ev.c.data.ilike(f"%{like_escape(json.dumps(text)[1:-1])}%", escape="\\"))
-        q = in_time_range(q, start, end)
-        found: Set[str] = set()
-        with self.engine.connect() as conn:
-            for sender, raw in conn.execute(q):
-                if sender not in found and needle in (event_data(raw).get("text") or "").casefold():
-                    found.add(sender)
-        return found
+        self.fresh()
+        return {r.sender_id: self._summary(r) for r in self.reader.rows(ListQuery(start, end))}
 
     def unanswered(self, start: Optional[float] = None, end: Optional[float] = None, senders: Optional[Iterable[str]] = None) -> List[UnansweredItem]:
-        """Messages the bot did not answer (console/repositories/unanswered.py)."""
-        if not self._ready():
-            return []
-        return scan_unanswered(self.engine, self.low_confidence, start, end, senders=senders)
+        """Messages the bot did not answer (console/repositories/unanswered.py decides which)."""
+        self.fresh()
+        return self.reader.unanswered(start, end, senders)
 
-    def unanswered_counts(
-        self, start: Optional[float] = None, end: Optional[float] = None, senders: Optional[Iterable[str]] = None
-    ) -> Dict[str, int]:
-        counts: Dict[str, int] = {}
-        for item in self.unanswered(start, end, senders=senders):
-            counts[item.sender_id] = counts.get(item.sender_id, 0) + 1
-        return counts
+    def _list_query(self, filters: Filters, tz: ZoneInfo) -> ListQuery:
+        start, end = filters.time_range(tz)
+        return ListQuery(start, end, filters.channel, filters.escalated, filters.unanswered, filters.q)
+
+    def _with_counts(self, items: List[Summary], lq: ListQuery) -> List[Summary]:
+        counts = self.reader.unanswered_counts([s.sender_id for s in items], lq.start, lq.end)
+        for s in items:
+            s.unanswered = counts.get(s.sender_id, 0)
+        return items
 
     def filtered(self, filters: Filters, tz: ZoneInfo) -> Tuple[List[Summary], List[str]]:
-        """All matching conversations, most recent first, and the channels seen."""
-        start, end = filters.time_range(tz)
-        found = self.summaries(start, end)
-        channels = sorted({s.channel for s in found.values()})
-        items = list(found.values())
-        if filters.channel:
-            items = [s for s in items if s.channel == filters.channel]
-        if filters.escalated:
-            items = [s for s in items if s.escalated == (filters.escalated == "yes")]
+        """All matching conversations, most recent first, and the channels seen (exports)."""
+        self.fresh()
+        lq = self._list_query(filters, tz)
+        items = [self._summary(r) for r in self.reader.rows(lq)]
         if filters.unanswered:
-            counts = self.unanswered_counts(start, end)
-            for s in items:
-                s.unanswered = counts.get(s.sender_id, 0)
-            items = [s for s in items if (s.unanswered > 0) == (filters.unanswered == "yes")]
-        if filters.q:
-            hits = self.search(filters.q, start, end)
-            needle = filters.q.casefold()
-            items = [s for s in items if s.sender_id in hits or needle in s.sender_id.casefold()]
-        items.sort(key=lambda s: (-s.last_at, s.sender_id))
-        return items, channels
+            self._with_counts(items, lq)
+        return items, self.reader.channels(lq.start, lq.end)
 
     def page(self, filters: Filters, tz: ZoneInfo, page_size: int = 25) -> Page:
-        items, channels = self.filtered(filters, tz)
-        pages = max(1, math.ceil(len(items) / page_size))
+        self.fresh()
+        lq = self._list_query(filters, tz)
+        total = self.reader.count(lq)
+        pages = max(1, math.ceil(total / page_size))
         page = min(filters.page, pages)
-        shown = items[(page - 1) * page_size : page * page_size]
-        if not filters.unanswered and shown:  # counts for the visible rows only
-            counts = self.unanswered_counts(*filters.time_range(tz), senders=[s.sender_id for s in shown])
-            for s in shown:
-                s.unanswered = counts.get(s.sender_id, 0)
-        return Page(shown, len(items), page, pages, channels)
+        shown = [self._summary(r) for r in self.reader.rows(lq, limit=page_size, offset=(page - 1) * page_size)]
+        return Page(self._with_counts(shown, lq), total, page, pages, self.reader.channels(lq.start, lq.end))
 
     # -- one conversation ------------------------------------------------------
     def raw_events(self, sender_id: str) -> List[Dict[str, Any]]:

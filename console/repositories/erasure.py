@@ -5,7 +5,12 @@ What is deleted for a sender id:
   * the handoff tickets (TicketStore.delete_conversation),
   * rows in any other project table keyed by it: every table in CLINIC_DB_URL
     with a `conversation_id` or `sender_id` column (found by reflection, so
-    tables added later, e.g. channel state, are covered too).
+    tables added later, e.g. channel state, are covered too),
+  * its rows in the console's `summary_*` tables, through the indexer
+    (console/repositories/summaries.py), under its lock so that a pass which read
+    the conversation before its events went cannot write the rows back.
+Retention that deletes only a conversation's old sessions has the indexer
+recompute that conversation's summaries (its cursor only sees new events).
 The audit log keeps its entries (accountability) but the sender id in them is
 replaced by a keyed pseudonym, and the erasure itself is logged the same way.
 """
@@ -21,15 +26,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from clinic_bot.deliveries import DeliveryLog
+from clinic_bot.settings import load_settings
 from clinic_bot.tickets import TicketStore, tickets_table
 from console.refs import erased_pseudonym
 from console.repositories.audit import AuditLog
 from console.repositories.events import events_table as ev
 from console.repositories.events import has_events_table
+from console.repositories.summaries import SummaryIndex
 from console.tables import audit_table
 
 PERSON_KEY_COLUMNS = ("conversation_id", "sender_id")
 SKIP_TABLES = frozenset({audit_table.name})  # pseudonymised instead
+SUMMARY_PREFIX = "summary_"  # erased through the indexer
 DAY_S = 86400.0
 
 
@@ -54,10 +62,11 @@ class RetentionResult:
 
 
 class Eraser:
-    def __init__(self, tracker_engine: Engine, clinic_engine: Engine, secret_key: str) -> None:
+    def __init__(self, tracker_engine: Engine, clinic_engine: Engine, secret_key: str, index: Optional[SummaryIndex] = None) -> None:
         self.tracker_engine = tracker_engine
         self.clinic_engine = clinic_engine
         self.secret_key = secret_key
+        self.index = index or SummaryIndex(tracker_engine, clinic_engine, secret_key, load_settings().console_low_confidence)
         self.tickets = TicketStore(clinic_engine)
         self.audit = AuditLog(clinic_engine)
 
@@ -66,7 +75,7 @@ class Eraser:
         meta.reflect(bind=self.clinic_engine)
         found = []
         for table in meta.sorted_tables:
-            if table.name in SKIP_TABLES or table.name in (tickets_table.name,):
+            if table.name in SKIP_TABLES or table.name in (tickets_table.name,) or table.name.startswith(SUMMARY_PREFIX):
                 continue
             if any(c in table.c for c in PERSON_KEY_COLUMNS):
                 found.append(table)
@@ -87,6 +96,8 @@ class Eraser:
                 n = conn.execute(table.delete().where(cond)).rowcount
             if n:
                 result.deleted[table.name] = result.deleted.get(table.name, 0) + n
+        for name, n in self.index.forget(sender_id).items():
+            result.deleted[name] = result.deleted.get(name, 0) + n
         self.audit.pseudonymise(sender_id, pseudonym)
         detail = f"{reason}: " + ", ".join(f"{k}={v}" for k, v in result.deleted.items())
         self.audit.record(actor, "delete" if reason == "request" else "retention", pseudonym, detail, ip)
@@ -119,14 +130,17 @@ class Eraser:
             for sender in stale:
                 result.pseudonyms.append(self.erase(sender, actor=actor, reason=f"retention {days} days").sender_pseudonym)
                 result.conversations_erased += 1
+            pruned = []
             for sender, latest_session in partly:
                 if latest_session is None:
                     continue
                 bound = min(cutoff, latest_session)
                 with self.tracker_engine.begin() as conn:
-                    result.old_session_events_deleted += conn.execute(
-                        ev.delete().where(sa.and_(ev.c.sender_id == sender, ev.c.timestamp < bound))
-                    ).rowcount
+                    n = conn.execute(ev.delete().where(sa.and_(ev.c.sender_id == sender, ev.c.timestamp < bound))).rowcount
+                result.old_session_events_deleted += n
+                if n:
+                    pruned.append(sender)
+            self.index.recompute(pruned)
         # Tickets of conversations with no events left at all (e.g. tracker already pruned).
         cutoff_dt = datetime.fromtimestamp(cutoff, timezone.utc)
         with self.clinic_engine.begin() as conn:

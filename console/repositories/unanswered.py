@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Set
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -32,6 +32,8 @@ KIND_LABELS = {
     "low_confidence": "low confidence",
 }
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+# (sender_id, type_name, action_name, timestamp, decoded data) of one event
+EventRow = Tuple[str, str, Optional[str], Optional[float], Dict[str, Any]]
 
 
 @dataclass
@@ -95,10 +97,36 @@ def _confidence(info: UserMessageInfo) -> Optional[float]:
     return min(values) if values else None
 
 
+def unanswered_in(rows: Iterable[EventRow], low_confidence: float) -> List[UnansweredItem]:
+    """The unanswered messages among `rows` (sender, type_name, action_name, timestamp, data
+    dict), in event-id order. Shared by the full scan below and the summary indexer
+    (console/repositories/summaries.py), so both count a message the same way; rows of
+    other kinds are ignored."""
+    items: List[UnansweredItem] = []
+    last_user: Dict[str, Optional[UnansweredItem]] = {}
+    for sender, type_name, action, ts, data in rows:
+        if type_name == "user":
+            info = analyse_user_event(data, low_confidence)
+            item = UnansweredItem(sender, float(ts or 0.0), info.text, info.unanswered_kind or "", info)
+            if item.kind:
+                items.append(item)
+            last_user[sender] = item if not info.is_payload else None
+        elif type_name == "action" and action == CORE_FALLBACK_ACTION:
+            pending = last_user.get(sender)
+            if pending is not None and not pending.kind:
+                pending.kind = "core_fallback"
+                items.append(pending)
+            last_user[sender] = None
+    return items
+
+
 def scan_unanswered(
     engine: Engine, low_confidence: float, start: Optional[float] = None, end: Optional[float] = None, senders: Optional[Iterable[str]] = None
 ) -> List[UnansweredItem]:
-    """Every user message in the range the bot did not answer, oldest first (Rasa's events table must exist)."""
+    """Every user message in the range the bot did not answer, oldest first (Rasa's events table must exist).
+
+    A full scan of the events table: the pages read the summary tables instead; this
+    stays as the reference the summaries are checked against (tests/console/test_summaries.py)."""
     q = sa.select(ev.c.sender_id, ev.c.type_name, ev.c.action_name, ev.c.timestamp, ev.c.data).where(
         sa.or_(ev.c.type_name == "user", sa.and_(ev.c.type_name == "action", ev.c.action_name == CORE_FALLBACK_ACTION))
     )
@@ -109,20 +137,8 @@ def scan_unanswered(
     with engine.connect() as conn:
         for batch in batches:
             bq = q.where(ev.c.sender_id.in_(batch)) if batch is not None else q
-            last_user: Dict[str, Optional[UnansweredItem]] = {}
-            for sender, type_name, action, ts, raw in conn.execute(bq.order_by(ev.c.id)):
-                if type_name == "user":
-                    info = analyse_user_event(event_data(raw), low_confidence)
-                    item = UnansweredItem(sender, float(ts or 0.0), info.text, info.unanswered_kind or "", info)
-                    if item.kind:
-                        items.append(item)
-                    last_user[sender] = item if not info.is_payload else None
-                elif action == CORE_FALLBACK_ACTION:
-                    pending = last_user.get(sender)
-                    if pending is not None and not pending.kind:
-                        pending.kind = "core_fallback"
-                        items.append(pending)
-                    last_user[sender] = None
+            rows = conn.execute(bq.order_by(ev.c.id))
+            items.extend(unanswered_in(((s, t, a, ts, event_data(raw)) for s, t, a, ts, raw in rows), low_confidence))
     items.sort(key=lambda i: i.at)
     return items
 
