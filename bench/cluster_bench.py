@@ -62,24 +62,21 @@ def _own_cpu(pid: int) -> float:
 
 
 def make_stack(label: str, servers: int, var_dir: Path, database: str) -> Any:
+    """`make run`'s stack (servers=0) or `make cluster`'s with `servers` Rasa servers."""
     from clinic_bot.cluster import ClusterStack
     from clinic_bot.launcher import Stack
 
-    common = dict(
-        var_dir=var_dir,
-        rasa_port=0,
-        action_port=0,
-        console_port=0,
-        widget_port=0,
-        with_console=False,
-        with_widget=False,
-        log_dir=CACHE / "logs" / label,
-        extra_env={**BASE_ENV, "REST_CHANNEL": "token", "REST_CHANNEL_TOKEN": REST_TOKEN},
-    )
+    env = {**BASE_ENV, "REST_CHANNEL": "token", "REST_CHANNEL_TOKEN": REST_TOKEN}
     if servers == 0:
-        common["extra_env"]["CLINIC_DB_URL"] = f"sqlite:///{var_dir / 'clinic.db'}"
-        return Stack(**common)
-    return ClusterStack(servers=servers, public_port=0, database=database, **common)
+        env["CLINIC_DB_URL"] = f"sqlite:///{var_dir / 'clinic.db'}"
+        return Stack(
+            var_dir=var_dir, rasa_port=0, action_port=0, console_port=0, widget_port=0, with_console=False, with_widget=False,
+            log_dir=CACHE / "logs" / label, extra_env=env,
+        )  # fmt: skip
+    return ClusterStack(
+        var_dir=var_dir, rasa_port=0, action_port=0, console_port=0, widget_port=0, with_console=False, with_widget=False,
+        log_dir=CACHE / "logs" / label, extra_env=env, servers=servers, public_port=0, database=database,
+    )  # fmt: skip
 
 
 def measure(stack: Any, book: Phrasebook, **kw: Any) -> Dict[str, Any]:
@@ -168,6 +165,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from bench.cluster_report import render
 
     args = parse_args(argv)
+    results: Dict[str, Any]
     if args.report_only:
         results = json.loads(RESULTS.read_text())
     else:
@@ -178,7 +176,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         os.environ["RATE_PER_SENDER"] = "1000000/60"
         book = load_phrasebook()
         servers = {"sqlite-1": 0, "cluster-1": 1, "cluster-2": 2}
-        results: Dict[str, Any] = {"machine": machine_description(), "conditions_start": conditions("start"), "args": vars(args), "runs": []}
+        results = {"machine": machine_description(), "conditions_start": conditions("start"), "args": vars(args), "runs": []}
         for label in args.only.split(","):
             results["runs"].append(run_one(label, servers[label], book, args))
         results["conditions_end"] = conditions("end")

@@ -5,7 +5,7 @@ session on one server (long-polling breaks otherwise)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 import socketio
 
@@ -22,7 +22,7 @@ class WidgetClient:
         self.url, self.origin, self.transports = url, origin, transports
         self.sio = socketio.AsyncClient(reconnection=False)
         self.messages: "asyncio.Queue[Dict[str, Any]]" = asyncio.Queue()
-        self.session_id: Optional[str] = None
+        self.session_id = ""
         self._confirmed: "asyncio.Queue[str]" = asyncio.Queue()
         self.sio.on("bot_uttered", self.messages.put_nowait)
         self.sio.on("session_confirm", self._confirmed.put_nowait)
