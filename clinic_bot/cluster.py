@@ -13,6 +13,7 @@ config/nginx.conf.j2. `make run` stays the embedded SQLite default.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import shutil
@@ -23,7 +24,6 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import jinja2
-import sqlalchemy as sa
 
 from clinic_bot.foreground import serve_in_foreground
 from clinic_bot.launcher import VENV_BIN, Service, Stack, free_port
@@ -97,25 +97,11 @@ class ClusterStack(Stack):
 
     def env(self) -> Dict[str, str]:
         env = super().env()
-        s = self.scale_out
+        env.update(dataclasses.replace(self.scale_out, postgres_db=self.database).as_env())
         env.update(
             CLINIC_DB_URL=self.db_url,
             RASA_ENDPOINTS=str(self.endpoints),
             CONSOLE_TRACKER_DB_URL="",  # from RASA_ENDPOINTS: the same PostgreSQL database
-            POSTGRES_HOST=s.postgres_host,
-            POSTGRES_PORT=str(s.postgres_port),
-            POSTGRES_USER=s.postgres_user,
-            POSTGRES_PASSWORD=s.postgres_password,
-            POSTGRES_DB=self.database,
-            REDIS_HOST=s.redis_host,
-            REDIS_PORT=str(s.redis_port),
-            REDIS_PASSWORD=s.redis_password,
-            RABBITMQ_HOST=s.rabbitmq_host,
-            RABBITMQ_PORT=str(s.rabbitmq_port),
-            RABBITMQ_USER=s.rabbitmq_user,
-            RABBITMQ_PASSWORD=s.rabbitmq_password,
-            RABBITMQ_QUEUE=s.rabbitmq_queue,
-            SOCKETIO_MANAGER_URL=s.redis_url,
         )
         env.update(self.extra_env)
         return env
@@ -155,18 +141,11 @@ class ClusterStack(Stack):
         return [*actions, *rasa, *others, self.nginx_service()]
 
     def prepare_database(self) -> None:
-        """Create the PostgreSQL database if it is missing (Rasa creates its own tables in it)."""
+        """Create the PostgreSQL database if it is missing (the servers create their tables)."""
         missing = self.scale_out.missing()
         if missing:
             raise RuntimeError(f"make cluster needs PostgreSQL, Redis and RabbitMQ: {missing}")
-        admin = sa.create_engine(self.scale_out.postgres_url("postgres"), isolation_level="AUTOCOMMIT", future=True)
-        try:
-            with admin.connect() as conn:
-                exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": self.database}).first()
-                if not exists:
-                    conn.execute(sa.text(f'CREATE DATABASE "{self.database}"'))
-        finally:
-            admin.dispose()
+        self.scale_out.ensure_database(self.database)
 
     def start(self) -> "ClusterStack":
         """Start everything; the first Rasa server is ready before the others start, so only
@@ -218,16 +197,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not 1 <= args.servers <= 16:
         print("error: --servers must be between 1 and 16", file=sys.stderr)
         return 2
-    stack = ClusterStack(
-        var_dir=settings.var_dir / "cluster",
-        servers=args.servers,
-        public_port=args.port,
-        rasa_port=settings.rasa_port,
-        action_port=settings.action_port,
-        console_port=settings.console_port,
-        widget_port=settings.widget_port,
-        host=settings.bind_host,
-    )
+    stack = ClusterStack.from_settings(var_dir=settings.var_dir / "cluster", servers=args.servers, public_port=args.port)
     missing = stack.scale_out.missing()
     if missing:
         print(f"error: make cluster needs PostgreSQL, Redis and RabbitMQ ({missing}); `make run` needs none", file=sys.stderr)

@@ -18,7 +18,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Type, TypeVar
 
 from clinic_bot.files import PRIVATE_UMASK, kept_secret, make_private, private_dir, write_private
 from clinic_bot.foreground import serve_in_foreground
@@ -29,6 +29,7 @@ from clinic_bot.settings import PROJECT_ROOT, load_settings
 from clinic_bot.settings import env as settings_env
 
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
+StackT = TypeVar("StackT", bound="Stack")
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "facet-assistant.tar.gz"
 
 
@@ -105,6 +106,20 @@ class Stack:
         self.widget_session_secret = load_or_create_secret(self.var_dir, "WIDGET_SESSION_SECRET")
         # the staff webhook is always signed (X-Clinic-Signature-256); give the receiver this secret
         self.staff_webhook_secret = load_or_create_secret(self.var_dir, "STAFF_WEBHOOK_SECRET")
+
+    @classmethod
+    def from_settings(cls: Type[StackT], **overrides: Any) -> StackT:
+        """The stack on the configured folder, ports and interface (make run, make cluster)."""
+        settings = load_settings()
+        kwargs: Dict[str, Any] = dict(
+            var_dir=settings.var_dir,
+            rasa_port=settings.rasa_port,
+            action_port=settings.action_port,
+            console_port=settings.console_port,
+            widget_port=settings.widget_port,
+            host=settings.bind_host,
+        )
+        return cls(**{**kwargs, **overrides})
 
     def api_headers(self) -> Dict[str, str]:
         """Headers that authenticate a call to this stack's Rasa HTTP API."""
@@ -340,15 +355,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not DEFAULT_MODEL.exists():
         print(f"no trained model at {DEFAULT_MODEL}; run `make run`", file=sys.stderr)
         return 1
-    settings = load_settings()
-    stack = Stack(
-        var_dir=settings.var_dir,
-        rasa_port=settings.rasa_port,
-        action_port=settings.action_port,
-        console_port=settings.console_port,
-        widget_port=settings.widget_port,
-        host=settings.bind_host,
-    )
+    stack = Stack.from_settings()
     if args.shell:
         stack.with_console = stack.with_widget = False
         stack.services = [s for s in stack.build_services() if s.name == "action server"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import uuid
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Dict, Optional
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -78,22 +78,48 @@ class ScaleOutServices:
                 return f"{name} is not answering on {host}:{port} ({exc})"
         return None
 
+    def _admin(self, statement: str, **params: str) -> Any:
+        """Run one statement on the server's maintenance database (CREATE/DROP DATABASE
+        cannot run inside a transaction); returns the first row."""
+        admin = sa.create_engine(self.postgres_url("postgres"), isolation_level="AUTOCOMMIT", future=True)
+        try:
+            with admin.connect() as conn:
+                result = conn.execute(sa.text(statement), params)
+                return result.first() if result.returns_rows else None
+        finally:
+            admin.dispose()
+
+    def ensure_database(self, name: str) -> str:
+        """Create the database `name` if it is missing; returns its URL."""
+        if not self._admin("SELECT 1 FROM pg_database WHERE datname = :n", n=name):
+            self._admin(f'CREATE DATABASE "{name}"')
+        return self.postgres_url(name)
+
     def create_database(self, prefix: str = "clinic") -> str:
         """A new empty PostgreSQL database (a random name); returns its URL."""
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(self.postgres_url("postgres"), isolation_level="AUTOCOMMIT", future=True)
-        try:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        finally:
-            admin.dispose()
+        self._admin(f'CREATE DATABASE "{name}"')
         return self.postgres_url(name)
 
     def drop_database(self, url: str) -> None:
-        name = sa.engine.make_url(url).database
-        admin = sa.create_engine(self.postgres_url("postgres"), isolation_level="AUTOCOMMIT", future=True)
-        try:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        finally:
-            admin.dispose()
+        self._admin(f'DROP DATABASE IF EXISTS "{sa.engine.make_url(url).database}" WITH (FORCE)')
+
+    def as_env(self) -> Dict[str, str]:
+        """The environment a server needs to reach these services (endpoints.production.yml
+        expands these names; Rasa refuses an unset one, so empty passwords are set too)."""
+        return {
+            "POSTGRES_HOST": self.postgres_host,
+            "POSTGRES_PORT": str(self.postgres_port),
+            "POSTGRES_USER": self.postgres_user,
+            "POSTGRES_PASSWORD": self.postgres_password,
+            "POSTGRES_DB": self.postgres_db,
+            "REDIS_HOST": self.redis_host,
+            "REDIS_PORT": str(self.redis_port),
+            "REDIS_PASSWORD": self.redis_password,
+            "RABBITMQ_HOST": self.rabbitmq_host,
+            "RABBITMQ_PORT": str(self.rabbitmq_port),
+            "RABBITMQ_USER": self.rabbitmq_user,
+            "RABBITMQ_PASSWORD": self.rabbitmq_password,
+            "RABBITMQ_QUEUE": self.rabbitmq_queue,
+            "SOCKETIO_MANAGER_URL": self.redis_url,
+        }
