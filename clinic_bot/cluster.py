@@ -33,8 +33,10 @@ from clinic_bot.settings import PROJECT_ROOT, env, load_settings
 
 PRODUCTION_ENDPOINTS = PROJECT_ROOT / "endpoints.production.yml"
 NGINX_TEMPLATE = PROJECT_ROOT / "config" / "nginx.conf.j2"
-# how long nginx leaves a server out after a failed connection before trying it again
+# nginx's passive health check: MAX_FAILS failed requests within FAIL_TIMEOUT_S take a server
+# out for FAIL_TIMEOUT_S
 FAIL_TIMEOUT_S = 5
+MAX_FAILS = 3
 
 
 def nginx_binary() -> Optional[str]:
@@ -55,6 +57,7 @@ def render_nginx_conf(*, listen: str, rasa_urls: List[str], prefix: Path, log_di
         rest_rate_per_minute=max(1, math.ceil(rate.count * 60 / rate.seconds)),
         rest_burst=rate.count,
         fail_timeout_s=FAIL_TIMEOUT_S,
+        max_fails=MAX_FAILS,
         api_allow=["127.0.0.1", "::1"],
         worker_user="nobody nogroup" if os.geteuid() == 0 else "",
     )
@@ -102,6 +105,7 @@ class ClusterStack(Stack):
             CLINIC_DB_URL=self.db_url,
             RASA_ENDPOINTS=str(self.endpoints),
             CONSOLE_TRACKER_DB_URL="",  # from RASA_ENDPOINTS: the same PostgreSQL database
+            TICKET_LOCK_LIFETIME=env("TICKET_LOCK_LIFETIME"),  # read by Rasa's lock store
         )
         env.update(self.extra_env)
         return env

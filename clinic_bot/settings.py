@@ -108,6 +108,12 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable("RABBITMQ_USER", "guest", "Scale-out", "RabbitMQ user"),
     Variable("RABBITMQ_PASSWORD", "guest", "Scale-out", "RabbitMQ password"),
     Variable("RABBITMQ_QUEUE", "facet_assistant_events", "Scale-out", "the queue Rasa's event broker publishes conversation events to"),
+    Variable(
+        "TICKET_LOCK_LIFETIME",
+        "20",
+        "Scale-out",
+        "seconds a conversation's lock lasts (Rasa's; its default 60): a server that dies holding one delays that conversation this long",
+    ),
     Variable("SOCKETIO_MANAGER_URL", "", "Scale-out", "redis://... : widget messages reach a socket held by another Rasa server (empty: one server)"),
     Variable("CLUSTER_RASA_SERVERS", "2", "Scale-out", "how many Rasa servers make cluster starts behind nginx"),
     Variable("CLUSTER_PORT", "8000", "Scale-out", "the one public port of make cluster (nginx)"),

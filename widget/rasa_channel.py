@@ -91,15 +91,15 @@ def is_loopback(address: str) -> bool:
         return False
 
 
-def client_address(environ: Dict[str, Any], fallback: Text) -> Text:
+def client_address(socket_request: Dict[str, Any], fallback: Text) -> Text:
     """The patient's address, for the per-address rate limit.
 
     Behind the cluster's nginx every socket's peer is 127.0.0.1, which would exempt
     everyone from the limit; nginx appends the real peer to X-Forwarded-For, so when
     the peer is on this machine (the servers listen on loopback only) and the header
     is there, its last entry is the address nginx saw."""
-    peer = environ.get("REMOTE_ADDR") or fallback
-    forwarded = [part.strip() for part in str(environ.get("HTTP_X_FORWARDED_FOR") or "").split(",") if part.strip()]
+    peer = socket_request.get("REMOTE_ADDR") or fallback  # the socket's WSGI-style environ (python-socketio)
+    forwarded = [part.strip() for part in str(socket_request.get("HTTP_X_FORWARDED_FOR") or "").split(",") if part.strip()]
     if forwarded and is_loopback(peer):
         return forwarded[-1]
     return peer

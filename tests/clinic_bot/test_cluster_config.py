@@ -36,7 +36,7 @@ def test_every_server_is_behind_both_upstreams_with_passive_health_checks(tmp_pa
     text = conf(tmp_path)
     for upstream in ("rasa_servers", "rasa_sockets"):
         block = re.search(r"upstream %s \{(.*?)\}" % upstream, text, re.S).group(1)  # noqa: UP031
-        assert re.findall(r"server (\S+) max_fails=1 fail_timeout=\d+s;", block) == [u.split("//")[1] for u in SERVERS]
+        assert re.findall(r"server (\S+) max_fails=3 fail_timeout=\d+s;", block) == [u.split("//")[1] for u in SERVERS]
     assert "hash $binary_remote_addr consistent;" in text  # socket.io sessions stay on one server
 
 

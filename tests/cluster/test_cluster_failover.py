@@ -4,7 +4,7 @@ around it, no turn, ticket or escalation is lost, and the server rejoins once re
 A turn that was inside the killed server when it died gets nginx's 502 (a POST the server
 received is never resent by nginx: it may have run); the client sends it again, as the
 widget's user would. Rasa saves a turn only when it is complete, and the dead server's
-Redis lock expires (LOCK_LIFETIME), so the resent turn is answered by the other server."""
+Redis lock expires (TICKET_LOCK_LIFETIME, 20 s), so the resent turn is answered by the other server."""
 
 from __future__ import annotations
 
