@@ -99,16 +99,16 @@ class ClusterStack(Stack):
         return self.scale_out.postgres_url(self.database)
 
     def env(self) -> Dict[str, str]:
-        env = super().env()
-        env.update(dataclasses.replace(self.scale_out, postgres_db=self.database).as_env())
-        env.update(
+        out = super().env()
+        out.update(dataclasses.replace(self.scale_out, postgres_db=self.database).as_env())
+        out.update(
             CLINIC_DB_URL=self.db_url,
             RASA_ENDPOINTS=str(self.endpoints),
             CONSOLE_TRACKER_DB_URL="",  # from RASA_ENDPOINTS: the same PostgreSQL database
             TICKET_LOCK_LIFETIME=env("TICKET_LOCK_LIFETIME"),  # read by Rasa's lock store
         )
-        env.update(self.extra_env)
-        return env
+        out.update(self.extra_env)
+        return out
 
     def nginx_service(self) -> Service:
         binary = nginx_binary()

@@ -11,6 +11,7 @@ import socketio
 
 from clinic_bot.origins import default_widget_origins
 from clinic_bot.rasa_api import RasaApi
+from tests.cluster.helpers import tracker, user_texts, wait_until
 
 STAFF_TEXT = "Hello, this is Kim from the clinic. I have read your messages."
 
@@ -61,9 +62,11 @@ def test_staff_reply_reaches_a_socket_held_by_the_other_server(cluster) -> None:
     one, two = cluster.server_urls
 
     async def scenario() -> Dict[str, Any]:
-        patient = await WidgetClient(one, origin(cluster), ["websocket"]).open()
+        patient = await WidgetClient(one, origin(cluster), ["polling"]).open()
         try:
             assert (await patient.say("is facet joint pain the same as arthritis?")).get("text")
+            # staff reply to what they have read: the turn is saved (after its answer was emitted)
+            await asyncio.to_thread(wait_until, lambda: user_texts(tracker(cluster, patient.session_id, two)["events"]), 30, "the saved turn")
             # the console posts staff replies through Rasa's API; here it lands on server 2
             await RasaApi(two, cluster.token, timeout_s=30).staff_reply(patient.session_id, STAFF_TEXT, "Kim")
             return await patient.wait_for_text(STAFF_TEXT)
@@ -86,6 +89,7 @@ def test_long_polling_session_through_nginx_stays_on_one_server(cluster) -> None
                 answers.append((await patient.say(text)).get("text"))
                 while not patient.messages.empty():  # the rest of a multi-message answer
                     patient.messages.get_nowait()
+            await asyncio.to_thread(wait_until, lambda: len(user_texts(tracker(cluster, patient.session_id)["events"])) >= 3, 30, "the saved turns")
             await RasaApi(cluster.rasa_url, cluster.token, timeout_s=30).staff_reply(patient.session_id, STAFF_TEXT, "Kim")
             answers.append((await patient.wait_for_text(STAFF_TEXT)).get("text"))
             return answers
