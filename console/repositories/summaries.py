@@ -191,21 +191,21 @@ class SummaryIndex:
         with self.project.begin() as pconn:
             state = self._lock(pconn)
             if state.fingerprint != self.fingerprint:
-                logger.warning("summary tables were built with other settings (secret key or CONSOLE_LOW_CONFIDENCE): rebuilding them")
+                if state.fingerprint:
+                    logger.warning("summary tables were built with other settings (secret key or CONSOLE_LOW_CONFIDENCE): rebuilding them")
                 self._reset(pconn)
                 state = self._state(pconn)
                 assert state is not None
             with self.tracker.connect() as tconn:
-                rows = tconn.execute(
-                    sa.select(ev.c.id, ev.c.sender_id).where(ev.c.id > state.cursor - OVERLAP_IDS).order_by(ev.c.id).limit(batch)
-                ).all()
-                fresh = {sender for event_id, sender in rows if event_id > state.cursor}
-                seen = {sender for event_id, sender in rows if event_id <= state.cursor} - fresh
-                touched = fresh | self._changed(tconn, pconn, seen)
+                pick = sa.select(ev.c.id, ev.c.sender_id)
+                overlap = tconn.execute(pick.where(ev.c.id > state.cursor - OVERLAP_IDS, ev.c.id <= state.cursor)).all()
+                rows = tconn.execute(pick.where(ev.c.id > state.cursor).order_by(ev.c.id).limit(batch)).all()
+                fresh = {sender for _, sender in rows}
+                touched = fresh | self._changed(tconn, pconn, {sender for _, sender in overlap} - fresh)
                 self._recompute(tconn, pconn, touched)
             cursor = max([state.cursor] + [event_id for event_id, _ in rows])
             finished = len(rows) < batch
-            window = _signature(event_id for event_id, _ in rows if event_id > cursor - OVERLAP_IDS) if finished else ""
+            window = _signature(event_id for event_id, _ in overlap + rows if event_id > cursor - OVERLAP_IDS) if finished else ""
             pconn.execute(
                 state_table.update().where(state_table.c.name == STATE_NAME).values(cursor=cursor, window_sig=window, updated_at=time.time())
             )
