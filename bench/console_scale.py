@@ -233,8 +233,12 @@ def main() -> int:
         build_s, built = build_summaries(url)
         print(f"  summaries for {built} conversations in {build_s:.0f} s; measuring pages ...", flush=True)
         from console.reconcile import find_lost_escalations
-        from console.repositories.events import tracker_engine
+        from console.repositories.events import ensure_action_index, tracker_engine
 
+        started = time.perf_counter()
+        ensure_action_index(tracker_engine(url))  # once per console process; the pass below then uses it
+        action_index_s = time.perf_counter() - started
+        find_lost_escalations(tracker_engine(url))  # warm-up
         started = time.perf_counter()
         find_lost_escalations(tracker_engine(url))
         reconcile_ms = (time.perf_counter() - started) * 1000
@@ -245,7 +249,8 @@ def main() -> int:
             "Machine": machine() + " (a model was training on the same machine during some runs)",
             "Data generation (COPY)": f"{fill_s:.0f} s",
             "Initial summary build": f"{build_s:.0f} s for {built:,} conversations (`python -m console.cli summaries` does the same; the console's background pass too)",
-            "Escalation reconciler, one pass (not a page; its query on `action_name` has no index)": f"{reconcile_ms:.0f} ms",
+            "Escalation reconciler, one pass (not a page; on the console's (action_name, timestamp) index of Rasa's events, "
+            f"built CONCURRENTLY in {action_index_s:.1f} s at the console's first pass)": f"{reconcile_ms:.0f} ms",
         }
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(report(args, facts, rows, old), encoding="utf-8")

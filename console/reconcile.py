@@ -28,7 +28,7 @@ from clinic_bot.notify import notify_ticket
 from clinic_bot.rasa_api import RasaApi
 from clinic_bot.safety import UNSPECIFIED
 from clinic_bot.tickets import Ticket, TicketStore
-from console.repositories.events import event_data, events_table, has_events_table
+from console.repositories.events import ensure_action_index, event_data, events_table, has_events_table
 
 logger = logging.getLogger(__name__)
 SAFETY_ACTION = "utter_red_flag_safety"
@@ -40,6 +40,7 @@ def find_lost_escalations(tracker: Engine, since: Optional[float] = None) -> Lis
     """Safety messages in the last day with no handoff after them."""
     if not has_events_table(tracker):
         return []
+    ensure_action_index(tracker)
     since = time.time() - LOOKBACK_S if since is None else since
     ev = events_table.c
     with tracker.connect() as conn:

@@ -30,7 +30,7 @@ from console.repositories.messages import (
     analyse_user_event,
 )
 from console.repositories.summaries import SummaryIndex
-from console.repositories.summary_reads import ListQuery, SummaryReader
+from console.repositories.summary_reads import SEARCH_COUNT_CAP, ListQuery, ReportPage, SummaryReader
 from console.repositories.unanswered import UnansweredItem
 
 # Slots set at every session start from the clinic profile: noise in a transcript.
@@ -62,6 +62,7 @@ class Page:
     page: int
     pages: int
     channels: List[str]
+    more: bool = False  # a search found more than `total` (its count stops at SEARCH_COUNT_CAP)
 
 
 @dataclass
@@ -223,6 +224,11 @@ class ConversationRepository:
         self.fresh()
         return self.reader.unanswered(start, end, senders)
 
+    def unanswered_report(self, start: Optional[float], end: Optional[float], page: int, per_page: int) -> ReportPage:
+        """One page of the unanswered report's groups, most frequent first."""
+        self.fresh()
+        return self.reader.report_page(start, end, page, per_page)
+
     def _list_query(self, filters: Filters, tz: ZoneInfo) -> ListQuery:
         start, end = filters.time_range(tz)
         return ListQuery(start, end, filters.channel, filters.escalated, filters.unanswered, filters.q)
@@ -245,11 +251,13 @@ class ConversationRepository:
     def page(self, filters: Filters, tz: ZoneInfo, page_size: int = 25) -> Page:
         self.fresh()
         lq = self._list_query(filters, tz)
-        total = self.reader.count(lq)
+        total = self.reader.count(lq, cap=SEARCH_COUNT_CAP if lq.q else None)
+        more = bool(lq.q) and total > SEARCH_COUNT_CAP
+        total = min(total, SEARCH_COUNT_CAP) if more else total
         pages = max(1, math.ceil(total / page_size))
         page = min(filters.page, pages)
         shown = [self._summary(r) for r in self.reader.rows(lq, limit=page_size, offset=(page - 1) * page_size)]
-        return Page(self._with_counts(shown, lq), total, page, pages, self.reader.channels(lq.start, lq.end))
+        return Page(self._with_counts(shown, lq), total, page, pages, self.reader.channels(lq.start, lq.end), more)
 
     # -- one conversation ------------------------------------------------------
     def raw_events(self, sender_id: str) -> List[Dict[str, Any]]:

@@ -37,7 +37,7 @@ from console.repositories.events import event_data, has_events_table
 from console.repositories.events import events_table as ev
 from console.repositories.messages import HANDOFF_SLOT
 from console.repositories.summary_tables import DATA_TABLES, conversations_table, create_summary_tables, messages_table, state_table, unanswered_table
-from console.repositories.unanswered import EventRow, unanswered_in
+from console.repositories.unanswered import EventRow, group_key, normalise, unanswered_in
 
 logger = logging.getLogger(__name__)
 
@@ -85,10 +85,11 @@ def summarise(
         elif type_name == "restart":
             in_handoff = False
         decoded.append((sender_id, type_name, action, ts, data))
-    unanswered = [
-        {"sender_id": sender_id, "at": item.at, "kind": item.kind, "info": json.dumps(dataclasses.asdict(item.info))}
-        for item in unanswered_in(decoded, low_confidence)
-    ]
+    unanswered = []
+    for item in unanswered_in(decoded, low_confidence):
+        key = normalise(item.text)
+        info = json.dumps(dataclasses.asdict(item.info))
+        unanswered.append({"sender_id": sender_id, "at": item.at, "kind": item.kind, "info": info, "normalised": key, "group_key": group_key(key)})
     conversation = {
         "sender_id": sender_id,
         "ref": ref,
@@ -100,6 +101,7 @@ def summarise(
         "in_handoff": in_handoff,
         "event_count": len(rows),
         "last_event_id": rows[-1][0] if rows else 0,
+        "unanswered": len(unanswered),
     }
     return ConversationRows(conversation, messages, unanswered)
 

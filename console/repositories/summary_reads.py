@@ -14,6 +14,7 @@ against the sender id; unanswered counts are of messages in the range.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional
 
@@ -25,9 +26,11 @@ from console.repositories.messages import UserMessageInfo
 from console.repositories.summary_tables import conversations_table as conv
 from console.repositories.summary_tables import messages_table as msg
 from console.repositories.summary_tables import unanswered_table as una
-from console.repositories.unanswered import UnansweredItem
+from console.repositories.unanswered import UnansweredGroup, UnansweredItem, group_unanswered
 
 CHUNK = 500
+SEARCH_COUNT_CAP = 1000  # a search counts its matches up to here ("1000+"): an exact count of a common word reads every match
+by_id = conv.alias("by_id")
 
 
 @dataclass
@@ -40,6 +43,17 @@ class ListQuery:
     escalated: str = ""  # "" any | "yes" | "no"
     unanswered: str = ""  # "" any | "yes" | "no"
     q: str = ""
+
+
+@dataclass
+class ReportPage:
+    """One page of the unanswered report."""
+
+    items: int  # unanswered messages in the range
+    distinct: int  # their groups (normalised wordings)
+    groups: List[UnansweredGroup]
+    page: int
+    pages: int
 
 
 def like_escape(text: str) -> str:
@@ -80,12 +94,20 @@ class SummaryReader:
             escalated = sa.or_(c.escalated, tickets.c.tickets.isnot(None))
             where.append(escalated if lq.escalated == "yes" else sa.not_(escalated))
         if lq.unanswered:
-            has = sa.exists().where(una.c.sender_id == c.sender_id, *_in_range(una.c.at, lq.start, lq.end))
+            if lq.start is None and lq.end is None:  # the indexer's per-conversation count: no subquery per row
+                has = c.unanswered > 0
+            else:
+                has = sa.exists().where(una.c.sender_id == c.sender_id, *_in_range(una.c.at, lq.start, lq.end))
             where.append(has if lq.unanswered == "yes" else sa.not_(has))
         if lq.q:
+            # One IN over a UNION ALL, not `IN (...) OR id LIKE`: an OR keeps PostgreSQL from turning
+            # the subquery into a semi-join, so it built the whole set of matching senders even
+            # when the page needs 25 of them; as a semi-join the planner may walk the list in
+            # order and probe each conversation's messages (a common word) or build the set (a rare one).
             pattern = f"%{like_escape(lq.q.casefold())}%"
             said = sa.select(msg.c.sender_id).where(msg.c.folded.like(pattern, escape="\\"), *_in_range(msg.c.at, lq.start, lq.end))
-            where.append(sa.or_(c.sender_id.in_(said), sa.func.lower(c.sender_id).like(pattern, escape="\\")))
+            named = sa.select(by_id.c.sender_id).where(sa.func.lower(by_id.c.sender_id).like(pattern, escape="\\"))
+            where.append(c.sender_id.in_(sa.union_all(said, named)))
         return where
 
     def rows(self, lq: ListQuery, limit: Optional[int] = None, offset: int = 0) -> List[Row]:
@@ -102,13 +124,18 @@ class SummaryReader:
         with self.engine.connect() as conn:
             return list(conn.execute(q))
 
-    def count(self, lq: ListQuery) -> int:
+    def count(self, lq: ListQuery, cap: Optional[int] = None) -> int:
+        """How many conversations match; with `cap`, at most cap + 1 (so "more than cap" shows)."""
         t = _tickets()
-        q = sa.select(sa.func.count()).select_from(conv)
+        q = sa.select(sa.literal(1)) if cap is not None else sa.select(sa.func.count())
+        q = q.select_from(conv)
         if lq.escalated:  # the ticket join only when the filter needs it
             q = q.select_from(conv.outerjoin(t, t.c.conversation_id == conv.c.sender_id))
+        q = q.where(*self._where(lq, t))
+        if cap is not None:
+            q = sa.select(sa.func.count()).select_from(q.limit(cap + 1).subquery())
         with self.engine.connect() as conn:
-            return int(conn.execute(q.where(*self._where(lq, t))).scalar_one())
+            return int(conn.execute(q).scalar_one())
 
     def channels(self, start: Optional[float], end: Optional[float]) -> List[str]:
         """The channels of every conversation in the range (the filter menu ignores the other filters)."""
@@ -125,11 +152,15 @@ class SummaryReader:
                 out.update({s: int(n) for s, n in conn.execute(q.group_by(una.c.sender_id))})
         return out
 
-    def unanswered(self, start: Optional[float], end: Optional[float], senders: Optional[Iterable[str]] = None) -> List[UnansweredItem]:
-        """The report's items in the range, oldest first (each conversation's in event order)."""
+    def unanswered(
+        self, start: Optional[float], end: Optional[float], senders: Optional[Iterable[str]] = None, group_keys: Optional[Iterable[str]] = None
+    ) -> List[UnansweredItem]:
+        """The report's items in the range (of these senders, or these groups), oldest first
+        (each conversation's in event order)."""
         base = sa.select(una.c.sender_id, una.c.at, una.c.kind, una.c.info).where(*_in_range(una.c.at, start, end))
-        ids = list(senders) if senders is not None else None
-        queries = [base] if ids is None else [base.where(una.c.sender_id.in_(ids[i : i + CHUNK])) for i in range(0, len(ids), CHUNK)]
+        column, only = (una.c.sender_id, senders) if group_keys is None else (una.c.group_key, group_keys)
+        ids = list(only) if only is not None else None
+        queries = [base] if ids is None else [base.where(column.in_(ids[i : i + CHUNK])) for i in range(0, len(ids), CHUNK)]
         items: List[UnansweredItem] = []
         with self.engine.connect() as conn:
             for q in queries:
@@ -138,6 +169,33 @@ class SummaryReader:
                     items.append(UnansweredItem(sender, float(at), info.text, kind, info))
         items.sort(key=lambda i: i.at)
         return items
+
+    def report_page(self, start: Optional[float], end: Optional[float], page: int, per_page: int) -> ReportPage:
+        """The unanswered report's groups on `page`, most frequent first: counted and ordered in
+        SQL on the stored grouping key, then only the page's groups are read and summarised (by
+        group_unanswered, which orders them the same way: count, latest, text)."""
+        in_range = _in_range(una.c.at, start, end)
+        worded = una.c.normalised != ""  # a message with no words is counted, never grouped
+        with self.engine.connect() as conn:
+            items, distinct = conn.execute(
+                sa.select(sa.func.count(), sa.func.count(sa.distinct(sa.case((worded, una.c.group_key), else_=None)))).where(*in_range)
+            ).one()
+            pages = max(1, math.ceil(int(distinct) / per_page))
+            page = min(max(1, page), pages)
+            key: Any = sa.func.min(una.c.normalised)
+            if conn.dialect.name == "postgresql":
+                key = sa.collate(key, "C")  # code-point order, as Python compares str (SQLite's default)
+            top = (
+                sa.select(una.c.group_key)
+                .where(*in_range, worded)
+                .group_by(una.c.group_key)
+                .order_by(sa.func.count().desc(), sa.func.max(una.c.at).desc(), key)
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+            )
+            keys = list(conn.execute(top).scalars())
+        groups = group_unanswered(self.unanswered(start, end, group_keys=keys)) if keys else []
+        return ReportPage(int(items), int(distinct), groups, page, pages)
 
     def sender_for_ref(self, ref: str) -> Optional[str]:
         with self.engine.connect() as conn:

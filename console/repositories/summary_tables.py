@@ -36,6 +36,7 @@ conversations_table = sa.Table(
     sa.Column("in_handoff", sa.Boolean, nullable=False),
     sa.Column("event_count", sa.Integer, nullable=False),  # with last_event_id: has this conversation changed since?
     sa.Column("last_event_id", sa.Integer, nullable=False),
+    sa.Column("unanswered", sa.Integer, nullable=False),  # all of its unanswered messages: the filter without a date range
 )
 # The list's order (most recent first) and its channel filter.
 sa.Index("ix_summary_conversations_recent", conversations_table.c.last_at.desc(), conversations_table.c.sender_id)
@@ -60,7 +61,10 @@ unanswered_table = sa.Table(
     sa.Column("at", sa.Float, nullable=False, index=True),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("info", sa.Text, nullable=False),  # the UserMessageInfo, as JSON
+    sa.Column("normalised", sa.Text, nullable=False),  # unanswered.normalise(text): the report groups by it ("" = not shown)
+    sa.Column("group_key", sa.String(40), nullable=False),  # its SHA-1: indexable whatever the text's length
     sa.Index("ix_summary_unanswered_sender", "sender_id", "at"),
+    sa.Index("ix_summary_unanswered_group", "group_key", "at"),
 )
 
 # The indexer's progress; one row per source (the name), locked while a pass writes.
@@ -88,10 +92,27 @@ def create_summary_tables(engine: Engine) -> None:
     with _ready_lock:
         if key in _ready:
             return
+        _drop_outdated(engine)
         metadata.create_all(engine, tables=[*DATA_TABLES, state_table])
         if engine.dialect.name == "postgresql":
             _create_trigram_index(engine)
         _ready.add(key)
+
+
+def _drop_outdated(engine: Engine) -> None:
+    """Tables created by an older console lack columns added since: drop them all (nothing in
+    them is lost, they are rebuilt from the events) and the state row with them, so the
+    next pass rebuilds. create_all only ever adds missing tables."""
+    inspector = sa.inspect(engine)
+    outdated = [
+        t.name for t in DATA_TABLES if inspector.has_table(t.name) and {c.name for c in t.c} - {c["name"] for c in inspector.get_columns(t.name)}
+    ]
+    if not outdated:
+        return
+    logger.warning("summary tables from an older console (%s): dropping them to rebuild", ", ".join(outdated))
+    with engine.begin() as conn:
+        for table in (*DATA_TABLES, state_table):
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {table.name}"))
 
 
 def _create_trigram_index(engine: Engine) -> None:

@@ -12,6 +12,7 @@ Messages are grouped by normalised text (case, punctuation and spacing ignored).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections import Counter
@@ -77,6 +78,12 @@ class UnansweredGroup:
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text or "").casefold()
     return " ".join(_NON_WORD.sub(" ", text).replace("_", " ").split())
+
+
+def group_key(normalised: str) -> str:
+    """The report's grouping key as the summary table stores it: a digest, so the index
+    holds any text (a B-tree entry has a size limit; a pasted letter would exceed it)."""
+    return hashlib.sha1(normalised.encode("utf-8")).hexdigest()
 
 
 def _guess(info: UserMessageInfo) -> str:

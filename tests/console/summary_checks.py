@@ -22,7 +22,7 @@ from console.repositories.conversations import ConversationRepository
 from console.repositories.events import events_table
 from console.repositories.filters import Filters
 from console.repositories.summary_tables import DATA_TABLES, unanswered_table
-from console.repositories.unanswered import scan_unanswered
+from console.repositories.unanswered import group_unanswered, scan_unanswered
 from tests.console.factory import ConversationWriter
 
 DAY = 86400.0
@@ -151,6 +151,12 @@ def assert_matches_full_scan(repo: ConversationRepository, tz: Any) -> None:
     assert [key(i) for i in repo.unanswered()] == [key(i) for i in scan_unanswered(repo.engine, repo.low_confidence)]
     start = time.time() // DAY * DAY - 8 * DAY
     assert [key(i) for i in repo.unanswered(start)] == [key(i) for i in scan_unanswered(repo.engine, repo.low_confidence, start)]
+    for since in (None, start):  # the report's pages, grouped in SQL, are the old grouping of every item, cut in pages
+        old = scan_unanswered(repo.engine, repo.low_confidence, since)
+        first = repo.unanswered_report(since, None, 1, 4)
+        pages = [repo.unanswered_report(since, None, n, 4) for n in range(1, first.pages + 1)]
+        assert (first.items, first.distinct) == (len(old), len(group_unanswered(old)))
+        assert [g for p in pages for g in p.groups] == group_unanswered(old)
 
 
 def table_rows(engine: Engine) -> Dict[str, List[tuple]]:

@@ -13,9 +13,11 @@ import sqlalchemy as sa
 
 from clinic_bot.db import get_engine, make_engine
 from clinic_bot.tickets import TicketStore
+from console.reconcile import find_lost_escalations
+from console.repositories import conversations, full_scan, summary_tables
 from console.repositories.conversations import ConversationRepository
 from console.repositories.erasure import Eraser
-from console.repositories.events import create_events_table, tracker_engine
+from console.repositories.events import ACTION_INDEX, create_events_table, tracker_engine
 from console.repositories.filters import Filters
 from console.repositories.summaries import OVERLAP_IDS, SummaryIndex
 from console.repositories.summary_tables import conversations_table, create_summary_tables
@@ -129,3 +131,35 @@ def test_changed_settings_rebuild_the_rows(repo, writer):
     assert stricter.index.pending()  # rows computed with 0.6 are rebuilt for 0.95
     assert len(stricter.unanswered()) > usual
     assert len(repo.unanswered()) == usual
+
+
+def test_a_common_search_word_counts_up_to_the_cap(repo, writer, monkeypatch):
+    """The count of a search stops at SEARCH_COUNT_CAP (shown as "N+"); the rows are still the full scan's first ones."""
+    seed_varied(writer, repo.engine, repo.tickets)
+    monkeypatch.setattr(conversations, "SEARCH_COUNT_CAP", 3)
+    old, _ = full_scan.filtered(repo, Filters(q="knee"), UTC)
+    assert len(old) > 3
+    page = repo.page(Filters(q="knee"), UTC, page_size=2)
+    assert (page.total, page.more, page.pages) == (3, True, 2) and [s.sender_id for s in page.items] == [s.sender_id for s in old[:2]]
+    exact = repo.page(Filters(q="conv-013"), UTC, page_size=2)
+    assert (exact.total, exact.more) == (1, False)
+
+
+def test_tables_from_an_older_console_are_rebuilt(repo, writer):
+    """create_all never adds a column: tables lacking one are dropped and rebuilt from the events."""
+    seed_varied(writer, repo.engine, repo.tickets, n=8)
+    listed(repo)
+    engine = repo.tickets.engine
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE summary_conversations DROP COLUMN unanswered"))
+    summary_tables._ready.clear()
+    assert repo.index.pending()
+    assert_matches_full_scan(repo, UTC)
+
+
+def test_the_reconciler_indexes_rasas_events_by_action(repo):
+    """find_lost_escalations reads one action of the last day: the console adds the index it needs, once."""
+    find_lost_escalations(repo.engine)
+    find_lost_escalations(repo.engine)
+    indexes = {ix["name"]: ix["column_names"] for ix in sa.inspect(repo.engine).get_indexes("events")}
+    assert indexes[ACTION_INDEX] == ["action_name", "timestamp"]
