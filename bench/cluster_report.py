@@ -23,6 +23,22 @@ def _row(run: Dict[str, Any], base: Dict[str, Any]) -> str:
     )
 
 
+def _scaling_lines(runs: List[Dict[str, Any]]) -> List[str]:
+    """2 servers against 1, both on the scale-out services: the ideal on 2 cores is about 2x."""
+    by_label = {r["label"]: r for r in runs}
+    one, two = by_label.get("cluster-1"), by_label.get("cluster-2")
+    if not (one and two):
+        return []
+    ceiling = two["saturation"]["throughput_tps"] / one["saturation"]["throughput_tps"]
+    return [
+        f"**2 servers vs 1** (both behind nginx on PostgreSQL/Redis/RabbitMQ): ceiling **{ceiling:.2f}x** "
+        f"({one['saturation']['throughput_tps']:.1f} -> {two['saturation']['throughput_tps']:.1f} turns/s); p95 at 50 conversations "
+        f"{one['c50']['p95_ms']:.0f} -> {two['c50']['p95_ms']:.0f} ms. One Rasa server keeps about one core busy (its NLU runs "
+        "in one Python process); the second server puts the machine's second core to work.",
+        "",
+    ]
+
+
 def _cpu_table(runs: List[Dict[str, Any]]) -> List[str]:
     names = sorted({k for r in runs for k in r["saturation"]["cpu_ms_per_turn"]})
     lines = ["| process | " + " | ".join(r["label"] for r in runs) + " |", "|---|" + "---:|" * len(runs)]
@@ -88,6 +104,7 @@ def render(results: Dict[str, Any]) -> str:
         "|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
         *[_row(r, base) for r in runs],
         "",
+        *_scaling_lines(runs),
         "## Where the time goes: CPU ms per answered turn, at the ceiling",
         "",
         *_cpu_table(runs),
