@@ -251,6 +251,7 @@ class ConversationRepository:
     def page(self, filters: Filters, tz: ZoneInfo, page_size: int = 25) -> Page:
         self.fresh()
         lq = self._list_query(filters, tz)
+        lq.common = self.reader.is_common(lq)
         total = self.reader.count(lq, cap=SEARCH_COUNT_CAP if lq.q else None)
         more = bool(lq.q) and total > SEARCH_COUNT_CAP
         total = min(total, SEARCH_COUNT_CAP) if more else total

@@ -12,9 +12,11 @@ import sqlalchemy as sa
 
 from clinic_bot.db import create_schema, make_engine
 from clinic_bot.tickets import TicketStore
+from console.reconcile import find_lost_escalations
+from console.repositories import summary_reads
 from console.repositories.conversations import ConversationRepository
 from console.repositories.erasure import Eraser
-from console.repositories.events import create_events_table, events_table
+from console.repositories.events import ACTION_INDEX, create_events_table, events_table
 from console.repositories.filters import Filters
 from console.repositories.summaries import SummaryIndex
 from console.repositories.summary_tables import TRGM_INDEX, create_summary_tables
@@ -39,6 +41,15 @@ def test_summaries_on_postgres(pg_url: str, tmp_path: Path) -> None:
     assert_matches_full_scan(repo, UTC)
     with repo.tickets.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT 1 FROM pg_indexes WHERE indexname = :n"), {"n": TRGM_INDEX}).first()
+    common = summary_reads.COMMON_MESSAGES
+    summary_reads.COMMON_MESSAGES = 0  # every search walks the list (a common word's plan)
+    try:
+        assert_matches_full_scan(repo, UTC)
+    finally:
+        summary_reads.COMMON_MESSAGES = common
+    find_lost_escalations(repo.engine)  # adds its index to Rasa's table, CONCURRENTLY
+    with repo.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:n)"), {"n": ACTION_INDEX}).scalar()
 
     # A transaction that took its id first but commits last: its event is below the cursor.
     late = repo.engine.connect()

@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from clinic_bot.db import get_engine, make_engine
 from clinic_bot.tickets import TicketStore
 from console.reconcile import find_lost_escalations
-from console.repositories import conversations, full_scan, summary_tables
+from console.repositories import conversations, full_scan, summary_reads, summary_tables
 from console.repositories.conversations import ConversationRepository
 from console.repositories.erasure import Eraser
 from console.repositories.events import ACTION_INDEX, create_events_table, tracker_engine
 from console.repositories.filters import Filters
 from console.repositories.summaries import OVERLAP_IDS, SummaryIndex
+from console.repositories.summary_reads import ListQuery
 from console.repositories.summary_tables import conversations_table, create_summary_tables
 from tests.console.conftest import SECRET
 from tests.console.summary_checks import DAY, assert_matches_full_scan, save, seed_varied, table_rows
@@ -131,6 +132,15 @@ def test_changed_settings_rebuild_the_rows(repo, writer):
     assert stricter.index.pending()  # rows computed with 0.6 are rebuilt for 0.95
     assert len(stricter.unanswered()) > usual
     assert len(repo.unanswered()) == usual
+
+
+def test_a_common_word_walks_the_list_and_finds_the_same(repo, writer, monkeypatch):
+    """A search for a text in many messages probes conversations in list order instead of building the set."""
+    seed_varied(writer, repo.engine, repo.tickets)
+    monkeypatch.setattr(summary_reads, "COMMON_MESSAGES", 0)  # every search text counts as common
+    repo.fresh()
+    assert repo.reader.is_common(ListQuery(q="knee"))
+    assert_matches_full_scan(repo, UTC)
 
 
 def test_a_common_search_word_counts_up_to_the_cap(repo, writer, monkeypatch):
