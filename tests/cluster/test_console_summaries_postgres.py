@@ -4,7 +4,6 @@ indexers at once. Also that the search has its trigram index."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,7 +21,7 @@ from console.repositories.summaries import SummaryIndex
 from console.repositories.summary_tables import TRGM_INDEX, create_summary_tables
 from tests.console.conftest import SECRET
 from tests.console.factory import ConversationWriter
-from tests.console.summary_checks import assert_matches_full_scan, event_row, save, seed_varied, table_rows
+from tests.console.summary_checks import assert_matches_full_scan, catch_up_at_once, event_row, save, seed_varied, table_rows
 
 UTC = ZoneInfo("UTC")
 
@@ -77,21 +76,7 @@ def test_two_indexers_at_once_on_postgres(pg_url: str, tmp_path: Path) -> None:
     create_summary_tables(repo.tickets.engine)
     engines = [make_engine(pg_url) for _ in range(4)]
     indexers = [SummaryIndex(engines[0], engines[1], SECRET), SummaryIndex(engines[2], engines[3], SECRET)]
-    barrier, errors = threading.Barrier(2), []
-
-    def run(index: SummaryIndex) -> None:
-        try:
-            barrier.wait()
-            index.catch_up(batch=41)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in indexers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    catch_up_at_once(indexers, batch=41)  # many small steps, so the two interleave
     concurrent = table_rows(repo.tickets.engine)
     SummaryIndex(repo.engine, repo.tickets.engine, SECRET).rebuild()
     assert table_rows(repo.tickets.engine) == concurrent and len(concurrent["summary_conversations"]) == 60

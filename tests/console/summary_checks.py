@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from datetime import date
 from typing import Any, Dict, List, Optional, Sequence
@@ -167,3 +168,23 @@ def table_rows(engine: Engine) -> Dict[str, List[tuple]]:
             cols = [c for c in table.c if not (table is unanswered_table and c.name == "id")]
             out[table.name] = sorted(tuple(r) for r in conn.execute(sa.select(*cols)))
     return out
+
+
+def catch_up_at_once(indexers: Sequence[Any], batch: int) -> None:
+    """Run every indexer's catch-up at the same moment, in small batches so they interleave
+    (two console processes); fails with whatever one of them raised."""
+    barrier, errors = threading.Barrier(len(indexers)), []
+
+    def run(index: Any) -> None:
+        try:
+            barrier.wait()
+            index.catch_up(batch=batch)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in indexers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors

@@ -4,7 +4,6 @@ order), forget erased conversations, and come out the same when two indexers run
 
 from __future__ import annotations
 
-import threading
 import time
 from zoneinfo import ZoneInfo
 
@@ -23,7 +22,7 @@ from console.repositories.summaries import OVERLAP_IDS, SummaryIndex
 from console.repositories.summary_reads import ListQuery
 from console.repositories.summary_tables import conversations_table, create_summary_tables
 from tests.console.conftest import SECRET
-from tests.console.summary_checks import DAY, assert_matches_full_scan, save, seed_varied, table_rows
+from tests.console.summary_checks import DAY, assert_matches_full_scan, catch_up_at_once, save, seed_varied, table_rows
 
 UTC = ZoneInfo("UTC")
 
@@ -102,21 +101,7 @@ def test_two_indexers_at_once_write_the_same_rows(repo, writer, urls):
     project_a, project_b = make_engine(urls[1]), make_engine(urls[1])  # two processes' own engines
     indexers = [SummaryIndex(make_engine(urls[0], own_file=False), p, SECRET) for p in (project_a, project_b)]
     create_summary_tables(project_a)
-    barrier, errors = threading.Barrier(2), []
-
-    def run(index):
-        try:
-            barrier.wait()
-            index.catch_up(batch=37)  # many small steps, so the two interleave
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in indexers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    catch_up_at_once(indexers, batch=37)  # many small steps, so the two interleave
     concurrent = table_rows(project_a)
     SummaryIndex(repo.engine, project_a, SECRET).rebuild()
     assert table_rows(project_a) == concurrent
