@@ -57,8 +57,10 @@ OTHER_CHANNEL = "other"
 known_channels: Set[str] = {"rest", "socketio", "whatsapp", "twilio", "cmdline"}
 
 
-def channel_label(name: Optional[str]) -> str:
-    return name if name in known_channels else OTHER_CHANNEL
+def channel_label(name: object) -> str:
+    """The label for a message's input channel; anything not a known name (a REST client may
+    send an object, which is not even hashable) is "other"."""
+    return name if isinstance(name, str) and name in known_channels else OTHER_CHANNEL
 
 
 def exposition() -> bytes:

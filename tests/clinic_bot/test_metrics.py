@@ -237,3 +237,11 @@ def test_the_rasa_server_app_gets_the_metrics_route() -> None:
     rasa_runtime.install_metrics()
     app = rasa.core.run.configure_app([RestInput()], enable_api=False, port=0)
     assert "/metrics" in {"/" + route.path.lstrip("/") for route in app.router.routes}
+
+
+def test_a_channel_name_a_client_chose_is_counted_as_other_whatever_its_type() -> None:
+    """REST lets a client send any `input_channel`, even an object (not hashable): the turn is
+    still answered and counted under "other" (the REST bad-input test found a TypeError)."""
+    assert metrics.channel_label("rest") == "rest"
+    for chosen in ("made-up", {"name": "rest"}, ["rest"], None, 3):
+        assert metrics.channel_label(chosen) == metrics.OTHER_CHANNEL
