@@ -15,7 +15,6 @@ import argparse
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -97,19 +96,12 @@ def build_summaries(url: str) -> Tuple[float, int]:
 def measure_http(env: Dict[str, str], tmp: Path, requests: int) -> List[Tuple[str, List[float]]]:
     from console.auth import UserStore
     from console.tables import console_engine
-    from tests.console.conftest import Client
+    from tests.console.conftest import Client, start_console
 
     UserStore(console_engine(env["CLINIC_DB_URL"])).create("bench-admin", "admin", PASSWORD)
     port = free_port()
     log = tmp / "console.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "console.app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = start_console(env, port, log)  # as the console tests start it
     try:
         wait_http(f"http://127.0.0.1:{port}/health", 120, proc)
         client = Client(f"http://127.0.0.1:{port}")
