@@ -215,7 +215,8 @@ async def test_every_turn_is_counted_and_timed_by_channel() -> None:
     assert await Agent.handle_message(fake_agent(FakeProcessor(delay_s=0.05)), message) == [{"text": "hello"}]
     assert value("clinic_user_turns_total", channel="rest") == turns + 1
     assert value("clinic_turn_latency_seconds_count", channel="rest") == observed + 1
-    assert value("clinic_turn_latency_seconds_sum", channel="rest") - total >= 0.05
+    # the turn slept 0.05 s; an event loop may wake a timer a little early (seen: 0.0498 s under uvloop)
+    assert value("clinic_turn_latency_seconds_sum", channel="rest") - total >= 0.045
     with pytest.raises(RuntimeError):  # a failed turn is still a turn the person waited for
         await Agent.handle_message(fake_agent(FakeProcessor(fail=True)), message)
     assert value("clinic_user_turns_total", channel="rest") == turns + 2
