@@ -1,4 +1,4 @@
-"""One Rasa server killed (SIGKILL, as a crash) in the middle of conversations: nginx routes
+"""One Rasa server killed (SIGKILL, as a crash) in the middle of conversations, while turns are in it: nginx routes
 around it, no turn, ticket or escalation is lost, and the server rejoins once restarted.
 
 A turn that was inside the killed server when it died gets nginx's 502 (a POST the server
@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.error
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from clinic_bot.safety import message_urgency
 from tests.cluster.helpers import REST_TOKEN, post, tickets, tracker, turns, wait_until
@@ -57,11 +57,14 @@ class Patient:
             time.sleep(0.5)
 
 
-def run_all(patients: List[Patient], scripts: Dict[str, List[str]]) -> None:
+def run_all(patients: List[Patient], scripts: Dict[str, List[str]], ready: Optional[threading.Barrier] = None) -> None:
+    """Every patient's script at once; with `ready`, each waits there before its first turn."""
     errors: List[BaseException] = []
 
     def run(p: Patient) -> None:
         try:
+            if ready is not None:
+                ready.wait(60)
             for text in scripts[p.sender]:
                 p.say(text)
         except BaseException as exc:  # noqa: BLE001  (re-raised in the test's thread)
@@ -84,11 +87,20 @@ def test_killed_server_loses_nothing_and_rejoins(cluster, recorder) -> None:
     run_all(patients, {p.sender: FIRST for p in patients})
     second = {p.sender: list(SECOND) for p in patients}
     second[patients[0].sender] = [RED_FLAG, "what happens now?"]
-    killer = threading.Timer(0.3, cluster.kill_service, args=("rasa server 1",))
+    # kill server 1 just after all six have sent a turn (several are inside it then: a turn
+    # takes well over 0.1 s with six at once on this machine)
+    ready = threading.Barrier(len(patients) + 1)
+
+    def kill_mid_turn() -> None:
+        ready.wait(60)
+        time.sleep(0.1)
+        cluster.kill_service("rasa server 1")
+
+    killer = threading.Thread(target=kill_mid_turn)
     started = time.monotonic()
     killer.start()
-    run_all(patients, second)
-    killer.join()
+    run_all(patients, second, ready)
+    killer.join(60)
     outage_s = time.monotonic() - started
 
     for p in patients:
