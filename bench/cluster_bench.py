@@ -48,17 +48,8 @@ def system_cpu() -> Dict[str, float]:
             continue
         for name, comms in SERVICE_PROCESSES.items():
             if comm in comms:
-                out[name] += _own_cpu(int(pid_dir.name))  # each process on its own: they are one tree
+                out[name] += procstats.own_cpu_seconds(int(pid_dir.name))  # each process on its own: they are one tree
     return out
-
-
-def _own_cpu(pid: int) -> float:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        rest = stat[stat.rfind(")") + 2 :].split()
-        return (int(rest[11]) + int(rest[12])) / procstats.CLK_TCK
-    except (OSError, ValueError, IndexError):
-        return 0.0
 
 
 def make_stack(label: str, servers: int, var_dir: Path, database: str) -> Any:

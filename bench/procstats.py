@@ -65,18 +65,20 @@ def hwm_mb(pid: int) -> float:
     return sum(_status_kb(p, "VmHWM") for p in tree(pid)) / 1024.0
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (0 if it is gone), seconds."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode("ascii", "replace")
+        rest = stat[stat.rfind(")") + 2 :].split()
+        return (int(rest[11]) + int(rest[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of the process tree (live processes), seconds."""
-    total = 0
-    for p in tree(pid):
-        try:
-            with open(f"/proc/{p}/stat", "rb") as f:
-                stat = f.read().decode("ascii", "replace")
-            rest = stat[stat.rfind(")") + 2 :].split()
-            total += int(rest[11]) + int(rest[12])  # utime, stime (fields 14, 15)
-        except (OSError, ValueError, IndexError):
-            continue
-    return total / CLK_TCK
+    return sum(own_cpu_seconds(p) for p in tree(pid))
 
 
 def machine_busy(interval_s: float = 2.0) -> float:

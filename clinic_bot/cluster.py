@@ -17,7 +17,6 @@ import dataclasses
 import math
 import os
 import shutil
-import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,16 +179,6 @@ class ClusterStack(Stack):
         url = f"http://{self.host}:{port}"
         argv = [str(VENV_BIN / "python"), "-m", "console.app", "--host", self.host, "--port", str(port)]
         return Service(name, argv, f"{url}/health", f"{url}/", log_name=name.replace(" ", "-"))
-
-    def kill_service(self, name: str) -> None:
-        """SIGKILL, as a crash would: no clean shutdown (the failover test)."""
-        for svc in self.services:
-            if svc.name == name and svc.proc and svc.proc.poll() is None:
-                os.killpg(svc.proc.pid, signal.SIGKILL)
-                svc.proc.wait()
-                if svc.log is not None:
-                    svc.log.close()
-                    svc.log = None
 
 
 def main(argv: Optional[List[str]] = None) -> int:

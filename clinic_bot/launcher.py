@@ -312,10 +312,11 @@ class Stack:
             print(f"warning: warm-up parse failed ({exc}); the first turn will be slower", file=sys.stderr)
             return False
 
-    def stop_service(self, name: str) -> None:
+    def stop_service(self, name: str, sig: int = signal.SIGTERM) -> None:
+        """Stop one server (SIGTERM: a clean shutdown; SIGKILL: as a crash would, the failover test)."""
         for svc in self.services:
             if svc.name == name and svc.proc and svc.proc.poll() is None:
-                os.killpg(svc.proc.pid, signal.SIGTERM)
+                os.killpg(svc.proc.pid, sig)
                 try:
                     svc.proc.wait(timeout=20)
                 except subprocess.TimeoutExpired:

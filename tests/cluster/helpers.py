@@ -11,10 +11,9 @@ import urllib.request
 from typing import Any, Dict, List, Optional, Tuple
 
 import aio_pika
-import sqlalchemy as sa
 
 from clinic_bot.cluster import ClusterStack
-from clinic_bot.db import make_engine
+from clinic_bot.db import get_engine
 from clinic_bot.rasa_api import auth_headers
 from clinic_bot.services import ScaleOutServices
 from clinic_bot.tickets import Ticket, TicketStore
@@ -69,7 +68,7 @@ def turns(events: List[Dict[str, Any]]) -> List[Tuple[str, List[str]]]:
 
 
 def tickets(cluster: ClusterStack, sender: str) -> List[Ticket]:
-    return TicketStore(make_engine(cluster.db_url)).list(statuses=("open", "acknowledged", "closed"), conversation_id=sender)
+    return TicketStore(get_engine(cluster.db_url)).list(statuses=("open", "acknowledged", "closed"), conversation_id=sender)
 
 
 def post_whatsapp(base_url: str, payload: Dict[str, Any]) -> int:
@@ -88,15 +87,6 @@ def wait_until(check: Any, timeout_s: float, what: str, every_s: float = 0.2) ->
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
         time.sleep(every_s)
-
-
-def count_rows(cluster: ClusterStack, sql: str, **params: Any) -> int:
-    engine = make_engine(cluster.db_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(sa.text(sql), params).scalar() or 0)
-    finally:
-        engine.dispose()
 
 
 def drain_queue(services: ScaleOutServices, timeout_s: float = 1.0) -> List[Dict[str, Any]]:

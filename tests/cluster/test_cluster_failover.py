@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import threading
 import time
 import urllib.error
@@ -94,7 +95,7 @@ def test_killed_server_loses_nothing_and_rejoins(cluster, recorder) -> None:
     def kill_mid_turn() -> None:
         ready.wait(60)
         time.sleep(0.1)
-        cluster.kill_service("rasa server 1")
+        cluster.stop_service("rasa server 1", signal.SIGKILL)
 
     killer = threading.Thread(target=kill_mid_turn)
     started = time.monotonic()
