@@ -151,22 +151,15 @@ class ClusterStack(Stack):
         self.scale_out.ensure_database(self.database)
 
     def start(self) -> "ClusterStack":
-        """Start everything; the first Rasa server is ready before the others start, so only
-        one process creates the tables of a new database (concurrent CREATE TABLE collide)."""
         self.prepare_database()
-        self.services = self.build_services()
-        env = self.env()
-        first_rasa = next(i for i, s in enumerate(self.services) if s.name.startswith("rasa server"))
-        try:
-            for group in (self.services[: first_rasa + 1], self.services[first_rasa + 1 :]):
-                for svc in group:
-                    self._spawn(svc, env)
-                for svc in group:
-                    self._await_ready(svc)
-        except BaseException:
-            self.stop()
-            raise
+        super().start()
         return self
+
+    def start_groups(self) -> List[List[Service]]:
+        """The first Rasa server is ready before the others start, so only one process creates
+        the tables of a new database (concurrent CREATE TABLE statements collide)."""
+        first_rasa = next(i for i, s in enumerate(self.services) if s.name.startswith("rasa server"))
+        return [self.services[: first_rasa + 1], self.services[first_rasa + 1 :]]
 
     def add_service(self, svc: Service) -> None:
         """Start one more server beside the running ones (a second console, say)."""

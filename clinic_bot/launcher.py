@@ -256,14 +256,19 @@ class Stack:
         self.services = self.build_services()
         env = self.env()
         try:
-            for svc in self.services:
-                self._spawn(svc, env)
-            for svc in self.services:
-                self._await_ready(svc)
+            for group in self.start_groups():
+                for svc in group:
+                    self._spawn(svc, env)
+                for svc in group:
+                    self._await_ready(svc)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def start_groups(self) -> List[List[Service]]:
+        """The services in start order: each group is started together and ready before the next."""
+        return [self.services]
 
     def _spawn(self, svc: Service, env: Dict[str, str]) -> None:
         """Start one service in its own process group; its output goes to its log through a
